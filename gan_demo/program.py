@@ -1,0 +1,159 @@
+"""The tutorial's Program.cs, line by line: train a GAN to generate frog pictures.
+
+Hold this file beside "Create AI-generated wildlife": every step comes in the same order, under
+the same comment. Where Python or Keras needs something different, a comment says so, and the
+README's "Differences from the tutorial" table explains why.
+"""
+
+import os
+
+import keras
+
+from kerasutil import DataUtil, Gan, input_variable, leaky_relu
+
+# the number of latent dimensions to use in the generator
+latent_dimensions = 32
+
+# the image dimensions and number of color channels
+image_height = 32
+image_width = 32
+channels = 3
+
+
+def create_generator():
+    """The tutorial's generator: latent vector -> 32x32x3 image (6,264,579 parameters)."""
+    # create the generator input variable
+    generator_var = input_variable((latent_dimensions,), name="generator_input")
+
+    # create the generator
+    generator = (
+        generator_var
+        .dense(128 * 16 * 16, activation=leaky_relu(0.1))
+        .reshape((16, 16, 128))
+        .convolution2d(256, (5, 5), padding=True, activation=leaky_relu(0.1))
+        .convolution_transpose(
+            filter_shape=(4, 4),
+            number_of_filters=256,
+            strides=(2, 2),
+            output_shape=(32, 32),
+            padding=True,
+            activation=leaky_relu(0.1),
+        )
+        .convolution2d(256, (5, 5), padding=True, activation=leaky_relu(0.1))
+        .convolution2d(256, (5, 5), padding=True, activation=leaky_relu(0.1))
+        .convolution2d(channels, (7, 7), padding=True, activation="tanh")
+        .to_network(name="generator")
+    )
+    return generator
+
+
+def create_discriminator():
+    """The tutorial's discriminator: 32x32x3 image -> P(fake) (790,913 parameters)."""
+    # create the discriminator input variable
+    # (Keras is channels-last: height, width, channels)
+    discriminator_var = input_variable((image_height, image_width, channels),
+                                       name="discriminator_input")
+
+    # create the discriminator
+    discriminator = (
+        discriminator_var
+        .convolution2d(128, (3, 3), activation=leaky_relu(0.1))
+        .convolution2d(128, (4, 4), strides=(2, 2), activation=leaky_relu(0.1))
+        .convolution2d(128, (4, 4), strides=(2, 2), activation=leaky_relu(0.1))
+        .convolution2d(128, (4, 4), strides=(2, 2), activation=leaky_relu(0.1))
+        .dropout(0.4)
+        .dense(1, activation="sigmoid")
+        .to_network(name="discriminator")
+    )
+    return discriminator
+
+
+def main(data="frog_pictures.zip", epochs=100_000, batch_size=8, output="images", seed=None):
+    """The tutorial's Main: load the frogs, build the GAN and train it, saving a frog now and then.
+
+    Args:
+        data: frog_pictures.zip (or the x_channels_first_8_5.bin inside it).
+        epochs: training steps; each is one discriminator step and one GAN step.
+        batch_size: real images per step (and as many fakes).
+        output: the folder for generated_frog_{epoch}.png.
+        seed: seed all random numbers for a repeatable run; None for a fresh one.
+
+    Raises:
+        kerasutil.DataError: if the frog data is missing or malformed.
+    """
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+
+    # unpack archive and load training data
+    # (the port reads x_channels_first_8_5.bin straight from the zip and makes it channels-last)
+    print("Loading data files...", flush=True)
+    training_data = DataUtil.load_frog_pictures(data)
+
+    # create the generator and the discriminator
+    generator = create_generator()
+    discriminator = create_discriminator()
+
+    # create the Gan
+    gan = Gan.create_gan(generator, discriminator)
+
+    # create the label variable
+    # (Keras needs none: the labels go straight to train_batch)
+
+    # set up the loss functions
+    discriminator_loss = "binary_crossentropy"
+    gan_loss = "binary_crossentropy"
+
+    # set up the learners
+    discriminator_learner = discriminator.get_ada_delta_learner(1)
+    gan_learner = gan.get_ada_delta_learner(1)
+
+    # set up the trainers
+    discriminator_trainer = discriminator.get_trainer(
+        discriminator_learner, discriminator_loss, discriminator_loss)
+    gan_trainer = gan.get_trainer(gan_learner, gan_loss, gan_loss)
+
+    # make sure we have an images folder to write to
+    output_folder = output
+    os.makedirs(output_folder, exist_ok=True)
+
+    # train the gan for multiple epochs
+    print("Training Gan...", flush=True)
+    num_epochs = epochs
+    start = 0
+    for epoch in range(num_epochs):
+        # run the generator and create a set of fake frog images
+        generated_images = Gan.generate_images(generator, batch_size, latent_dimensions)
+
+        # get a training batch: a mix of fake and real images labelled correctly
+        start = min(start, len(training_data) - batch_size)
+        batch = Gan.get_training_batch(generated_images, training_data, batch_size, start)
+        start += batch_size
+        if start >= len(training_data):
+            start = 0
+
+        # train the discriminator
+        discriminator_result = discriminator_trainer.train_batch(*batch)
+
+        # get a misleading batch: all fake images but labelled as real
+        misleading_batch = Gan.get_misleading_batch(gan, batch_size, latent_dimensions)
+
+        # train the gan
+        gan_result = gan_trainer.train_batch(*misleading_batch)
+
+        # report result every 100 epochs
+        if epoch % 100 == 0:
+            print(f"Epoch: {epoch}, Discriminator loss: {discriminator_result.loss}, "
+                  f"Gan loss: {gan_result.loss}", flush=True)
+
+        # save files every 1000 epochs
+        if epoch % 1000 == 0:
+            # save a generated image
+            path = os.path.join(output_folder, f"generated_frog_{epoch}.png")
+            Gan.save_image(generated_images[0], image_width, image_height, path)
+
+            # save an actual image for comparison
+            # path = os.path.join(output_folder, f"actual_frog_{epoch}.png")
+            # Gan.save_image(training_data[max(start - batch_size, 0)], image_width,
+            #                image_height, path)
+
+    return generator, discriminator

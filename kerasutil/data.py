@@ -1,0 +1,167 @@
+"""DataUtil: the tutorial's data loading (CNTKUtil's DataUtil), in numpy.
+
+The tutorial reads frog_pictures.zip, whose one member holds 5,000 CIFAR-10 frogs as raw
+little-endian float32, channels first (all R, then G, then B), pixel / 255. Keras wants
+channels last, so load_frog_pictures transposes on load. Every problem a student can fix
+raises DataError: one line naming the file and saying what to do.
+"""
+
+import numbers
+import os
+import zipfile
+import zlib
+
+import numpy as np
+
+FROG_MEMBER = "x_channels_first_8_5.bin"
+FROG_COUNT = 5000
+IMAGE_SIZE = 3 * 32 * 32
+
+_REBUILD = "rebuild it with `python -m gan_demo make-data`"
+
+
+class DataError(ValueError):
+    """A data file the program cannot use; str() is one line naming the file and the fix."""
+
+
+class DataUtil:
+    """Loads the tutorial's data files (the C# DataUtil)."""
+
+    @staticmethod
+    def load_binary(source, count, size):
+        """Read `count` records of `size` little-endian float32 values (DataUtil.LoadBinary).
+
+        Args:
+            source: a path (str or os.PathLike) or a readable binary file object.
+            count: the number of records, a positive int.
+            size: the number of float32 values in a record, a positive int.
+
+        Returns:
+            A writable float32 array of shape (count, size).
+
+        Raises:
+            ValueError: count or size is not a positive int.
+            DataError: the file cannot be read or does not hold exactly count * size values.
+        """
+        _check_positive(count=count, size=size)
+        if not isinstance(source, (str, os.PathLike)):
+            return _read_records(source, count, size, getattr(source, "name", "data stream"))
+        try:
+            with open(source, "rb") as stream:
+                return _read_records(stream, count, size, os.fspath(source))
+        except OSError as error:
+            raise DataError(f"cannot read {os.fspath(source)} ({error.strerror}): "
+                            "check the path and its permissions") from error
+
+    @staticmethod
+    def load_frog_pictures(path="frog_pictures.zip", count=FROG_COUNT,
+                           height=32, width=32, channels=3):
+        """Load the frog pictures as Keras images, channels last.
+
+        Args:
+            path: frog_pictures.zip, or its member already unpacked (a file ending in .bin).
+            count: the number of images in the file.
+            height: image height in pixels.
+            width: image width in pixels.
+            channels: colour channels per pixel.
+
+        Returns:
+            A C-contiguous float32 array of shape (count, height, width, channels), in [0, 1].
+
+        Raises:
+            ValueError: a count or dimension is not a positive int.
+            DataError: the file is missing, not the frog data file, corrupt, or holds values
+                that are not pixel / 255.
+        """
+        _check_positive(count=count, height=height, width=width, channels=channels)
+        name = os.fspath(path)
+        if not os.path.isfile(name):
+            raise DataError(f"frog_pictures.zip not found at '{name}': build it from "
+                            "CIFAR-10 with `python -m gan_demo make-data` "
+                            "(or pass --data PATH to your copy)")
+        size = channels * height * width
+        if name.lower().endswith(".bin"):
+            flat = DataUtil.load_binary(name, count, size)
+        else:
+            flat = _load_member(name, count, size)
+        _check_pixels(flat, name)
+        images = flat.reshape(count, channels, height, width).transpose(0, 2, 3, 1)
+        return np.ascontiguousarray(images)
+
+
+def _check_positive(**values):
+    """Raise ValueError unless every keyword value is a positive int (bools are not)."""
+    for label, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+            raise ValueError(f"{label} must be a positive int, got {value!r}")
+
+
+def _read_records(stream, count, size, name):
+    """Read exactly count * size float32 values from `stream`, or raise DataError.
+
+    Reads at most one byte more than needed: enough to tell an oversized file apart, never
+    a whole file of arbitrary size (or a zip member that decompresses without end).
+    """
+    expected = int(count) * int(size) * 4
+    chunks, left = [], expected + 1
+    while left:  # a raw stream or pipe may return fewer bytes than asked for
+        chunk = stream.read(left)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    data = b"".join(chunks)
+    if len(data) != expected:
+        found = f"{len(data):,} bytes" if len(data) < expected else f"more than {expected:,} bytes"
+        raise DataError(f"{name}: expected {count:,} x {size:,} float32 values "
+                        f"({expected:,} bytes) but found {found}; {_REBUILD}")
+    # astype copies into a writable native float32 array (frombuffer over bytes is read-only).
+    return np.frombuffer(data, dtype="<f4").reshape(count, size).astype(np.float32)
+
+
+def _load_member(path, count, size):
+    """Read FROG_MEMBER from the zip at `path` into memory, never extracting it to disk."""
+    expected = count * size * 4
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as error:
+        raise DataError(f"{path} is not a zip file: pass frog_pictures.zip or the unpacked "
+                        f"{FROG_MEMBER}, or {_REBUILD}") from error
+    except OSError as error:
+        raise DataError(f"cannot read {path} ({error.strerror}): "
+                        "check the path and its permissions") from error
+    with archive:
+        info = _frog_member(archive, path)
+        # Refuse before decompressing anything: a zip bomb declares a huge size.
+        if info.file_size != expected:
+            raise DataError(f"{path}: {FROG_MEMBER} declares {info.file_size:,} bytes but "
+                            f"{count:,} x {size:,} float32 values need {expected:,}; {_REBUILD}")
+        try:
+            with archive.open(info) as stream:
+                return _read_records(stream, count, size, f"{path} ({FROG_MEMBER})")
+        # EOFError: data shorter than the header says; RuntimeError / NotImplementedError:
+        # an encrypted member or a compression method this Python lacks.
+        except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError,
+                NotImplementedError, OSError) as error:
+            raise DataError(f"{path} is corrupt or unreadable ({error}); {_REBUILD}") from error
+
+
+def _frog_member(archive, path):
+    """Return the ZipInfo of FROG_MEMBER, or raise DataError listing what the zip holds."""
+    try:
+        return archive.getinfo(FROG_MEMBER)
+    except KeyError:
+        names = archive.namelist()
+        held = ", ".join(names[:3]) + (f" and {len(names) - 3:,} more" if len(names) > 3 else "")
+        raise DataError(f"{path} has no {FROG_MEMBER} (it holds {held or 'nothing'}): "
+                        f"pass the tutorial's frog_pictures.zip, or {_REBUILD}") from None
+
+
+def _check_pixels(flat, name):
+    """Raise DataError unless every value is a finite pixel / 255, i.e. in [0, 1]."""
+    # min/max propagate NaN, so this fast test also rejects NaN; count only on failure.
+    if flat.min() >= 0 and flat.max() <= 1:
+        return
+    bad = np.count_nonzero(~((flat >= 0) & (flat <= 1)))
+    raise DataError(f"{name}: {bad:,} of {flat.size:,} values are NaN, infinite or outside "
+                    f"[0, 1], but the file should hold pixel/255; {_REBUILD}")

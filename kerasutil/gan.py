@@ -1,0 +1,135 @@
+"""The tutorial's ``Gan`` helper: assemble a GAN, make its batches, save its pictures.
+
+Label convention, as in the C# helper: **fake = 1, real = 0**. The discriminator learns to
+output 1 for generated images; the generator learns to make it output 0.
+
+Randomness comes from ``rng`` (a ``numpy.random.Generator``) where given, else from NumPy's
+global generator, which ``keras.utils.set_random_seed`` seeds.
+"""
+
+import os
+import tempfile
+
+import numpy as np
+from PIL import Image
+
+from kerasutil.network import Network
+
+# the spread of the noise added to the labels (Gan.GetTrainingBatch's 0.05 * N(0, 1))
+LABEL_NOISE = 0.05
+
+
+def _normal(rng, shape):
+    return (rng.standard_normal(shape) if rng is not None
+            else np.random.standard_normal(shape)).astype(np.float32)
+
+
+def _check_batch_size(batch_size):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+
+
+class Gan:
+    """CNTKUtil's Gan helper class, as static methods."""
+
+    @staticmethod
+    def create_gan(generator, discriminator):
+        """Join the generator to the discriminator (CreateGan).
+
+        The discriminator is shared, not copied: both networks see the same weights. It is
+        frozen inside the GAN, so the GAN's trainer updates only the generator (the C# helper
+        updated both: a bug the book it ports does not have).
+
+        Returns:
+            A :class:`~kerasutil.network.Network` from latent vectors to the discriminator's
+            verdict.
+        """
+        if tuple(generator.output_shape[1:]) != tuple(discriminator.input_shape[1:]):
+            raise ValueError(f"create_gan: the generator makes {generator.output_shape[1:]} "
+                             f"but the discriminator takes {discriminator.input_shape[1:]}")
+        gan = Network(inputs=generator.inputs, outputs=discriminator(generator.outputs[0]),
+                      name="gan")
+        gan.freeze(discriminator)
+        return gan
+
+    @staticmethod
+    def generate_images(generator, batch_size, latent_dimensions, rng=None):
+        """Run the generator on latent vectors ~ N(0, 1) (GenerateImages).
+
+        Returns:
+            A float32 array of ``batch_size`` images, (batch, height, width, channels).
+        """
+        _check_batch_size(batch_size)
+        latent = _normal(rng, (batch_size, latent_dimensions))
+        return np.asarray(generator(latent, training=False))
+
+    @staticmethod
+    def get_training_batch(generated_images, training_data, batch_size, start, rng=None):
+        """A batch of fakes labelled 1 and real images labelled 0, plus noise (GetTrainingBatch).
+
+        The fakes come first, then ``training_data[start:start + batch_size]``. Each label gets
+        0.05 * N(0, 1) noise and is clipped to [0, 1] (binary cross-entropy is unbounded
+        outside, so unclipped noise would let the loss run off below zero).
+
+        Returns:
+            (features, labels): 2 * batch_size images and labels of shape (2 * batch_size, 1).
+        """
+        _check_batch_size(batch_size)
+        if len(generated_images) < batch_size:
+            raise ValueError(f"get_training_batch: {len(generated_images)} generated images "
+                             f"for a batch of {batch_size}")
+        if not 0 <= start <= len(training_data) - batch_size:
+            raise ValueError(f"get_training_batch: start {start} leaves no {batch_size} images "
+                             f"in {len(training_data)}")
+        features = np.concatenate(
+            [generated_images[:batch_size], training_data[start:start + batch_size]])
+        labels = np.concatenate([np.ones((batch_size, 1)), np.zeros((batch_size, 1))])
+        labels = labels + LABEL_NOISE * _normal(rng, labels.shape)
+        return features.astype(np.float32), np.clip(labels, 0, 1).astype(np.float32)
+
+    @staticmethod
+    def get_misleading_batch(gan, batch_size, latent_dimensions, rng=None):
+        """Latent vectors all labelled 0, "real" (GetMisleadingBatch).
+
+        Returns:
+            (features, labels): (batch, latent_dimensions) vectors ~ N(0, 1) and zero labels.
+        """
+        _check_batch_size(batch_size)
+        if tuple(gan.input_shape[1:]) != (latent_dimensions,):
+            raise ValueError(f"get_misleading_batch: the GAN takes {gan.input_shape[1:]}, "
+                             f"not {latent_dimensions} latent dimensions")
+        features = _normal(rng, (batch_size, latent_dimensions))
+        return features, np.zeros((batch_size, 1), dtype=np.float32)
+
+    @staticmethod
+    def save_image(image, width, height, path):
+        """Write one image as an RGB PNG (SaveImage): pixel = round(255 * value), clipped.
+
+        Args:
+            image: height * width * 3 values in [0, 1], channels-last, shaped (height, width, 3)
+                or flat. Values outside [0, 1] (a tanh output below 0) become 0 or 255.
+            width, height: the image size in pixels.
+            path: the PNG to write; it appears whole or not at all.
+        """
+        values = np.asarray(image, dtype=np.float32)
+        if values.size != width * height * 3:
+            raise ValueError(f"save_image: {values.size} values for a {width}x{height} RGB "
+                             f"image ({width * height * 3} needed)")
+        # NaN (a diverged generator) becomes black rather than an undefined byte
+        values = np.nan_to_num(values.reshape(height, width, 3), nan=0.0)
+        pixels = np.clip(np.rint(values * 255), 0, 255)
+        write_png_atomically(Image.fromarray(pixels.astype(np.uint8), "RGB"), path)
+
+
+def write_png_atomically(picture, path):
+    """Save a PIL image to ``path`` through a temporary file, so no half-written PNG remains."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(suffix=".png.tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            picture.save(file, format="PNG")
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise

@@ -1,0 +1,212 @@
+"""kerasutil.data: DataUtil.load_binary and DataUtil.load_frog_pictures."""
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+from kerasutil.data import FROG_COUNT, FROG_MEMBER, IMAGE_SIZE, DataError, DataUtil
+from tests.frog_files import set_declared_size, synthetic_frog_pixels, write_frog_zip
+
+REBUILD = "rebuild it with `python -m gan_demo make-data`"
+
+
+class CountingReader(io.BytesIO):
+    """A file object that remembers how many bytes were asked of it."""
+
+    asked = 0
+
+    def read(self, size=-1):
+        self.asked += size if size >= 0 else 10**12  # reading everything counts as too much
+        return super().read(size)
+
+
+# --- load_binary ---------------------------------------------------------------------------
+
+def test_load_binary_reads_little_endian_float32_records(tmp_path):
+    path = tmp_path / "x.bin"
+    path.write_bytes(np.arange(6, dtype="<f4").tobytes())
+    records = DataUtil.load_binary(path, 2, 3)
+    assert records.dtype == np.float32 and records.shape == (2, 3)
+    assert records.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    records[0, 0] = 9  # the caller owns a writable array
+    assert DataUtil.load_binary(str(path), 2, 3)[0, 0] == 0
+
+
+def test_load_binary_reads_a_file_object_and_at_most_one_byte_too_many():
+    reader = CountingReader(np.array([0.5, -1.25, 2.0, 7.0], dtype="<f4").tobytes() + b"x" * 999)
+    with pytest.raises(DataError):
+        DataUtil.load_binary(reader, 1, 3)
+    assert reader.asked == 3 * 4 + 1
+    reader = CountingReader(np.array([0.5, -1.25, 2.0, 7.0], dtype="<f4").tobytes())
+    assert DataUtil.load_binary(reader, 2, 2).tolist() == [[0.5, -1.25], [2.0, 7.0]]
+
+
+def test_load_binary_short_file_message(tmp_path):
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"\0" * 1234)
+    with pytest.raises(DataError) as caught:
+        DataUtil.load_binary(path, 5000, 3072)
+    assert str(caught.value) == (
+        f"{path}: expected 5,000 x 3,072 float32 values (61,440,000 bytes) but found "
+        f"1,234 bytes; {REBUILD}")
+
+
+def test_load_binary_long_file_message(tmp_path):
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"\0" * 28)
+    with pytest.raises(DataError) as caught:
+        DataUtil.load_binary(path, 2, 3)
+    assert str(caught.value) == (
+        f"{path}: expected 2 x 3 float32 values (24 bytes) but found more than 24 bytes; "
+        f"{REBUILD}")
+
+
+@pytest.mark.parametrize("count, size", [(0, 3), (2, -1), (2.0, 3), (True, 3), ("2", 3)])
+def test_load_binary_wants_positive_ints(count, size):
+    with pytest.raises(ValueError, match="must be a positive int") as caught:
+        DataUtil.load_binary(io.BytesIO(b""), count, size)
+    assert not isinstance(caught.value, DataError)
+
+
+def test_load_binary_missing_file(tmp_path):
+    with pytest.raises(DataError, match=r"cannot read .*nope\.bin \(No such file or directory\)"):
+        DataUtil.load_binary(tmp_path / "nope.bin", 1, 1)
+
+
+# --- load_frog_pictures: layout ------------------------------------------------------------
+
+def test_frog_pictures_are_transposed_to_channels_last(tmp_path):
+    count, height, width, channels = 2, 4, 5, 3
+    flat = (np.arange(count * channels * height * width) % 251 / 255).astype(np.float32)
+    path = write_frog_zip(tmp_path / "f.zip", flat)
+    images = DataUtil.load_frog_pictures(path, count, height, width, channels)
+    assert images.shape == (2, 4, 5, 3) and images.dtype == np.float32
+    assert images.flags.c_contiguous
+    for n in range(count):
+        for row in range(height):
+            for col in range(width):
+                for c in range(channels):
+                    index = n * 60 + c * 20 + row * 5 + col  # channel planes, rows, columns
+                    assert images[n, row, col, c] == flat[index]
+
+
+def test_full_size_frog_pixel_by_pixel(frog_zip):
+    images = DataUtil.load_frog_pictures(frog_zip)
+    flat = synthetic_frog_pixels(FROG_COUNT)
+    assert images.shape == (5000, 32, 32, 3) and images.dtype == np.float32
+    assert images.flags.c_contiguous
+    # Image 0, row 1, column 2, green: plane 1 of 1,024 values, row 1 of 32, column 2.
+    assert images[0, 1, 2, 1] == flat[0, 1 * 1024 + 1 * 32 + 2]
+    assert images[4999, 31, 0, 2] == flat[4999, 2 * 1024 + 31 * 32 + 0]
+    assert np.array_equal(images[123].transpose(2, 0, 1).reshape(-1), flat[123])
+
+
+def test_unpacked_bin_loads_like_the_zip(tmp_path):
+    flat = synthetic_frog_pixels(3, seed=7)
+    bin_path = tmp_path / FROG_MEMBER
+    bin_path.write_bytes(flat.astype("<f4").tobytes())
+    zip_path = write_frog_zip(tmp_path / "f.zip", flat, compression=zipfile.ZIP_DEFLATED)
+    from_bin = DataUtil.load_frog_pictures(bin_path, count=3)
+    assert np.array_equal(from_bin, DataUtil.load_frog_pictures(str(zip_path), count=3))
+    assert from_bin[2, 0, 0, 0] == flat[2, 0]
+
+
+def test_real_frogs(real_frog_zip):
+    images = DataUtil.load_frog_pictures(real_frog_zip)
+    assert images.shape == (5000, 32, 32, 3) and images.dtype == np.float32
+    assert images.min() >= 0 and images.max() <= 1
+    assert 0.35 < images.mean() < 0.5  # CIFAR-10 frogs average about 0.42
+    assert np.array_equal(np.rint(images * 255) / np.float32(255), images)  # pixel / 255
+
+
+# --- load_frog_pictures: failures ----------------------------------------------------------
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "frog_pictures.zip"
+    with pytest.raises(DataError) as caught:
+        DataUtil.load_frog_pictures(path)
+    assert str(caught.value) == (
+        f"frog_pictures.zip not found at '{path}': build it from CIFAR-10 with "
+        "`python -m gan_demo make-data` (or pass --data PATH to your copy)")
+
+
+def test_not_a_zip(tmp_path):
+    path = tmp_path / "frog_pictures.zip"
+    path.write_text("hello")
+    with pytest.raises(DataError) as caught:
+        DataUtil.load_frog_pictures(path)
+    assert str(caught.value) == (
+        f"{path} is not a zip file: pass frog_pictures.zip or the unpacked {FROG_MEMBER}, "
+        f"or {REBUILD}")
+
+
+def test_zip_without_the_member(tmp_path):
+    path = tmp_path / "frog_pictures.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in ["a.txt", "b.txt", "c.txt", "d.txt", "e.txt"]:
+            archive.writestr(name, "x")
+    with pytest.raises(DataError) as caught:
+        DataUtil.load_frog_pictures(path)
+    assert str(caught.value) == (
+        f"{path} has no {FROG_MEMBER} (it holds a.txt, b.txt, c.txt and 2 more): "
+        f"pass the tutorial's frog_pictures.zip, or {REBUILD}")
+
+
+def test_empty_zip(tmp_path):
+    path = tmp_path / "frog_pictures.zip"
+    zipfile.ZipFile(path, "w").close()
+    with pytest.raises(DataError, match=r"has no x_channels_first_8_5\.bin \(it holds nothing\)"):
+        DataUtil.load_frog_pictures(path)
+
+
+def test_declared_size_mismatch_is_refused_before_reading(tmp_path, monkeypatch):
+    path = write_frog_zip(tmp_path / "frog_pictures.zip", synthetic_frog_pixels(2))
+    opened = []
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda *args, **kwargs: opened.append(args))
+    with pytest.raises(DataError) as caught:
+        DataUtil.load_frog_pictures(path)
+    assert opened == []
+    assert str(caught.value) == (
+        f"{path}: {FROG_MEMBER} declares 24,576 bytes but 5,000 x 3,072 float32 values need "
+        f"61,440,000; {REBUILD}")
+
+
+def test_lying_header_is_caught(tmp_path):
+    # The member really holds 3 images but its header claims 2: zipfile stops at the
+    # declared size, and the checksum of the truncated data does not match.
+    path = write_frog_zip(tmp_path / "frog_pictures.zip", synthetic_frog_pixels(3))
+    set_declared_size(path, 2 * IMAGE_SIZE * 4)
+    with pytest.raises(DataError, match=r"is corrupt or unreadable \(Bad CRC-32"):
+        DataUtil.load_frog_pictures(path, count=2)
+
+
+def test_corrupt_deflate_data(tmp_path):
+    path = write_frog_zip(tmp_path / "frog_pictures.zip", synthetic_frog_pixels(2),
+                          compression=zipfile.ZIP_DEFLATED)
+    raw = bytearray(path.read_bytes())
+    start = 30 + len(FROG_MEMBER)  # past the local file header
+    raw[start:start + 2000] = bytes(range(256)) * 7 + bytes(208)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match=r"^\S+frog_pictures\.zip is corrupt or unreadable \("):
+        DataUtil.load_frog_pictures(path, count=2)
+
+
+@pytest.mark.parametrize("bad_values", [[np.nan], [np.inf, -np.inf], [-0.01, 1.5, 255.0]])
+def test_values_must_be_pixels_over_255(tmp_path, bad_values):
+    flat = synthetic_frog_pixels(2)
+    flat[1, :len(bad_values)] = bad_values
+    path = write_frog_zip(tmp_path / "frog_pictures.zip", flat)
+    with pytest.raises(DataError) as caught:
+        DataUtil.load_frog_pictures(path, count=2)
+    assert str(caught.value) == (
+        f"{path}: {len(bad_values)} of 6,144 values are NaN, infinite or outside [0, 1], "
+        f"but the file should hold pixel/255; {REBUILD}")
+
+
+def test_short_bin_names_the_file(tmp_path):
+    path = tmp_path / FROG_MEMBER
+    path.write_bytes(synthetic_frog_pixels(1).tobytes())
+    with pytest.raises(DataError, match=r"found 12,288 bytes; rebuild it"):
+        DataUtil.load_frog_pictures(path, count=2)

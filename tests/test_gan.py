@@ -1,0 +1,121 @@
+"""The Gan helper: the joined network, the batches and their labels, the saved pictures."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from kerasutil import Gan, input_variable, leaky_relu
+
+LATENT = 4
+
+
+@pytest.fixture(scope="module")
+def small_gan():
+    """A generator and discriminator small enough to be instant, with the tutorial's shape."""
+    generator = (input_variable((LATENT,)).dense(2 * 2 * 4, activation=leaky_relu(0.1))
+                 .reshape((2, 2, 4))
+                 .convolution_transpose((4, 4), 3, strides=(2, 2), activation="tanh")
+                 .to_network())
+    discriminator = (input_variable((4, 4, 3)).convolution2d(2, (3, 3))
+                     .dropout(0.4).dense(1, activation="sigmoid").to_network())
+    return generator, discriminator, Gan.create_gan(generator, discriminator)
+
+
+def test_create_gan_shares_the_discriminator_instead_of_copying_it(small_gan):
+    generator, discriminator, gan = small_gan
+    assert gan.input_shape == (None, LATENT)
+    assert gan.output_shape == (None, 1)
+    assert gan.count_params() == generator.count_params() + discriminator.count_params()
+    gan_ids = {id(v) for v in gan.trainable_variables}
+    assert {id(v) for v in discriminator.trainable_variables} <= gan_ids
+    latent = np.random.default_rng(0).standard_normal((3, LATENT)).astype(np.float32)
+    expected = discriminator(generator(latent))
+    np.testing.assert_allclose(gan(latent), expected, rtol=1e-6)
+
+
+def test_create_gan_refuses_networks_that_do_not_fit():
+    generator = input_variable((2,)).dense(3).to_network()
+    discriminator = input_variable((4,)).dense(1).to_network()
+    with pytest.raises(ValueError, match=r"generator makes \(3,\) but the discriminator takes"):
+        Gan.create_gan(generator, discriminator)
+
+
+def test_generate_images_runs_the_generator_on_standard_normal_latents(small_gan):
+    generator, _, _ = small_gan
+    images = Gan.generate_images(generator, 5, LATENT, rng=np.random.default_rng(7))
+    latent = np.random.default_rng(7).standard_normal((5, LATENT)).astype(np.float32)
+    assert images.shape == (5, 4, 4, 3)
+    np.testing.assert_allclose(images, generator(latent), rtol=1e-6)
+    assert images.min() >= -1 and images.max() <= 1
+
+
+def test_training_batch_is_fakes_labelled_one_then_reals_labelled_zero():
+    rng = np.random.default_rng(3)
+    fakes = np.full((500, 2, 2, 3), -1, np.float32)
+    real = np.arange(1000 * 12, dtype=np.float32).reshape(1000, 2, 2, 3)
+    features, labels = Gan.get_training_batch(fakes, real, 500, 100, rng=rng)
+    assert features.shape == (1000, 2, 2, 3) and labels.shape == (1000, 1)
+    assert features.dtype == labels.dtype == np.float32
+    assert np.all(features[:500] == -1)
+    np.testing.assert_array_equal(features[500:], real[100:600])
+    fake_labels, real_labels = labels[:500, 0], labels[500:, 0]
+    # noise of 0.05 N(0, 1), clipped: about half of each side sits exactly on its bound
+    assert fake_labels.min() > 0.75 and fake_labels.max() == 1.0
+    assert real_labels.min() == 0.0 and real_labels.max() < 0.25
+    assert 0.4 < np.mean(fake_labels == 1.0) < 0.6
+    assert 0.4 < np.mean(real_labels == 0.0) < 0.6
+    # what noise is left is half-normal: its mean is 0.05 * sqrt(2 / pi)
+    noise = np.concatenate([1 - fake_labels[fake_labels < 1], real_labels[real_labels > 0]])
+    assert noise.mean() == pytest.approx(0.05 * np.sqrt(2 / np.pi), rel=0.1)
+
+
+def test_binary_cross_entropy_needs_the_clipping():
+    # why labels are clipped: with a label above 1 Keras's loss goes below zero and the optimum
+    # runs away to the edge, so the loss has no lower bound worth minimising
+    loss = keras.losses.binary_crossentropy(np.array([[1.05]]), np.array([[1 - 1e-7]]))
+    assert float(loss[0]) < 0
+
+
+def test_training_batch_refuses_a_start_past_the_data():
+    fakes = np.zeros((8, 2, 2, 3), np.float32)
+    with pytest.raises(ValueError, match="start 95 leaves no 8 images in 100"):
+        Gan.get_training_batch(fakes, np.zeros((100, 2, 2, 3)), 8, 95)
+    with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
+        Gan.get_training_batch(fakes, np.zeros((100, 2, 2, 3)), 0, 0)
+
+
+def test_misleading_batch_is_latent_vectors_all_labelled_real(small_gan):
+    _, _, gan = small_gan
+    features, labels = Gan.get_misleading_batch(gan, 6, LATENT, rng=np.random.default_rng(5))
+    np.testing.assert_array_equal(
+        features, np.random.default_rng(5).standard_normal((6, LATENT)).astype(np.float32))
+    assert labels.shape == (6, 1) and not labels.any()
+    with pytest.raises(ValueError, match=r"takes \(4,\), not 32 latent dimensions"):
+        Gan.get_misleading_batch(gan, 6, 32)
+
+
+def test_save_image_writes_exact_rgb_pixels(tmp_path):
+    image = np.array([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+                      [[0.5, 0.2, 0.6], [-0.3, 1.4, np.nan], [0.999, 0.001, 0.25]]], np.float32)
+    path = tmp_path / "frog.png"
+    Gan.save_image(image, 3, 2, str(path))
+    with Image.open(path) as written:
+        assert (written.format, written.mode, written.size) == ("PNG", "RGB", (3, 2))
+        pixels = np.asarray(written)
+    np.testing.assert_array_equal(pixels, [
+        [[255, 0, 0], [0, 255, 0], [0, 0, 255]],
+        [[128, 51, 153], [0, 255, 0], [255, 0, 64]],
+    ])
+    assert os.listdir(tmp_path) == ["frog.png"]
+
+
+def test_save_image_takes_a_flat_array_and_refuses_a_wrong_size(tmp_path):
+    Gan.save_image(np.linspace(0, 1, 12), 2, 2, tmp_path / "flat.png")
+    with Image.open(tmp_path / "flat.png") as written:
+        assert np.asarray(written)[1, 1].tolist() == [209, 232, 255]
+    with pytest.raises(ValueError, match=r"save_image: 12 values for a 3x3 RGB image \(27"):
+        Gan.save_image(np.zeros(12), 3, 3, tmp_path / "bad.png")
+    assert sorted(os.listdir(tmp_path)) == ["flat.png"]

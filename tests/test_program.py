@@ -1,0 +1,183 @@
+"""The tutorial's program end to end: `python -m gan_demo` as a student runs it, and its errors."""
+
+import math
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from tests.frog_files import write_cifar_tar
+
+from gan_demo import frog_data, program
+from gan_demo.cli import main
+from kerasutil import DataUtil, network
+from kerasutil.network import TrainResult
+
+EPOCH_LINE = re.compile(
+    r"^Epoch: (\d+), Discriminator loss: (\S+), Gan loss: (\S+)$", re.MULTILINE)
+
+
+def run_demo(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "gan_demo", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def assert_frog_png(path):
+    with Image.open(path) as picture:
+        assert (picture.format, picture.mode, picture.size) == ("PNG", "RGB", (32, 32))
+
+
+def test_python_m_gan_demo_trains_logs_and_saves_a_frog(frog_zip, tmp_path):
+    result = run_demo("--data", str(frog_zip), "--epochs", "3", "--seed", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Loading data files...\nTraining Gan...\n")
+    lines = EPOCH_LINE.findall(result.stdout)
+    assert [epoch for epoch, _, _ in lines] == ["0"]
+    assert all(math.isfinite(float(loss)) for _, *losses in lines for loss in losses)
+    # the tutorial's output folder, in the folder the student runs from
+    assert os.listdir(tmp_path / "images") == ["generated_frog_0.png"]
+    assert_frog_png(tmp_path / "images" / "generated_frog_0.png")
+
+
+class FakeTrainer:
+    """Stands in for a trainer where only the loop's schedule is under test."""
+
+    def __init__(self, batch_sizes):
+        self.batch_sizes = batch_sizes
+
+    def train_batch(self, features, labels):
+        self.batch_sizes.append(len(features))
+        return TrainResult(loss=0.5, metric=0.5)
+
+
+def test_defaults_are_the_tutorials():
+    context = main.make_context("python -m gan_demo", [])
+    assert {name: context.params[name] for name in
+            ("data", "epochs", "batch_size", "output", "seed")} == {
+        "data": "frog_pictures.zip", "epochs": 100_000, "batch_size": 8, "output": "images",
+        "seed": None}
+
+
+def test_logs_every_100_epochs_and_saves_every_1000(frog_zip, tmp_path, monkeypatch, capsys):
+    # the real schedule at 1/100th of the cost: stub the training and count what is written
+    calls = []
+    monkeypatch.setattr(network.Network, "get_trainer", lambda *args: FakeTrainer(calls))
+    monkeypatch.setattr(program.Gan, "generate_images",
+                        staticmethod(lambda g, n, d: np.zeros((n, 32, 32, 3), np.float32)))
+    program.main(data=frog_zip, epochs=2001, batch_size=3, output=tmp_path / "out")
+    printed = EPOCH_LINE.findall(capsys.readouterr().out)
+    assert [int(epoch) for epoch, _, _ in printed] == list(range(0, 2001, 100))
+    assert sorted(os.listdir(tmp_path / "out")) == \
+        ["generated_frog_0.png", "generated_frog_1000.png", "generated_frog_2000.png"]
+    # a discriminator batch of 3 fakes + 3 reals, then a GAN batch of 3
+    assert calls[:4] == [6, 3, 6, 3] and len(calls) == 2 * 2001
+
+
+def test_the_data_cursor_walks_in_order_and_wraps(frog_zip, tmp_path, monkeypatch):
+    starts = []
+    original = program.Gan.get_training_batch
+
+    def spy(generated, data, batch_size, start):
+        starts.append(start)
+        return original(generated, data, batch_size, start)
+
+    monkeypatch.setattr(program.Gan, "get_training_batch", staticmethod(spy))
+    monkeypatch.setattr(program.Gan, "generate_images",
+                        staticmethod(lambda g, n, d: np.zeros((n, 32, 32, 3), np.float32)))
+    monkeypatch.setattr(network.Network, "get_trainer", lambda *args: FakeTrainer([]))
+    program.main(data=frog_zip, epochs=5, batch_size=1500, output=tmp_path)
+    # 0, 1500, 3000, then min(4500, 5000 - 1500) = 3500, which reaches the end and wraps to 0
+    assert starts == [0, 1500, 3000, 3500, 0]
+
+
+def test_a_seeded_run_repeats_exactly(frog_zip, tmp_path, capsys):
+    logs = []
+    for run in range(2):
+        program.main(data=frog_zip, epochs=1, batch_size=2, output=tmp_path / str(run), seed=5)
+        logs.append(capsys.readouterr().out)
+    assert EPOCH_LINE.search(logs[0])
+    assert logs[0] == logs[1]
+    first, second = (np.asarray(Image.open(tmp_path / str(run) / "generated_frog_0.png"))
+                     for run in range(2))
+    np.testing.assert_array_equal(first, second)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data", "nowhere/frog_pictures.zip"],
+     "Error: frog_pictures.zip not found at 'nowhere/frog_pictures.zip': build it from CIFAR-10 "
+     "with `python -m gan_demo make-data` (or pass --data PATH to your copy)\n"),
+    (["--batch-size", "0"], "Invalid value for '--batch-size': 0 is not in the range 1<=x<=5000."),
+    (["--epochs", "-1"], "Invalid value for '--epochs': -1 is not in the range x>=0."),
+])
+def test_user_mistakes_exit_2_with_one_line_and_no_traceback(args, message, tmp_path,
+                                                             monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_unwritable_output_folder_is_refused_before_training(frog_zip, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(blocker / "x")])
+    assert result.exit_code == 2
+    assert result.output == (f"Error: --output '{blocker / 'x'}' cannot be created: Not a "
+                             f"directory; choose a folder you can write to\n")
+
+
+def test_twenty_epochs_on_the_real_frogs(real_frog_zip, tmp_path, capsys):
+    program.main(data=real_frog_zip, epochs=20, output=tmp_path, seed=0)
+    losses = [float(loss) for _, *pair in EPOCH_LINE.findall(capsys.readouterr().out)
+              for loss in pair]
+    assert len(losses) == 2 and all(math.isfinite(loss) and loss > 0 for loss in losses)
+    assert_frog_png(tmp_path / "generated_frog_0.png")
+
+
+def test_make_data_builds_the_zip_from_a_local_cifar_archive(tmp_path):
+    pixels = np.arange(3 * 3072, dtype=np.uint8).reshape(3, 3072)
+    batches = [(pixels, [6, 2, 6])] + [(np.zeros((0, 3072), np.uint8), [])] * 4
+    archive = write_cifar_tar(tmp_path / "cifar-10-python.tar.gz", batches)
+    target = tmp_path / "frog_pictures.zip"
+    result = CliRunner().invoke(main, ["make-data", "--cifar", str(archive),
+                                       "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith(f"Wrote 2 frogs to {target}\n")
+    loaded = DataUtil.load_frog_pictures(target, count=2)
+    np.testing.assert_array_equal(loaded[1, 0, 0], pixels[2, [0, 1024, 2048]] / np.float32(255))
+
+
+def test_make_data_with_a_missing_archive_says_where_to_get_it(tmp_path):
+    result = CliRunner().invoke(main, ["make-data", "--cifar", str(tmp_path / "nope.tar.gz"),
+                                       "--output", str(tmp_path / "f.zip")])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1].startswith(
+        f"Error: CIFAR-10 archive not found at '{tmp_path / 'nope.tar.gz'}': download "
+        "cifar-10-python.tar.gz from")
+    assert os.listdir(tmp_path) == []
+
+
+def test_download_builds_missing_data_before_training(tmp_path, monkeypatch, frog_zip):
+    built = []
+
+    def fake_build(output, cifar_archive=None):
+        built.append((output, cifar_archive))
+        os.symlink(frog_zip, output)
+        return 5000
+
+    monkeypatch.setattr(frog_data, "build_frog_zip", fake_build)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["--download", "--epochs", "0"])
+    assert result.exit_code == 0, result.output
+    assert built == [("frog_pictures.zip", None)]
+    assert "Wrote 5,000 frogs to frog_pictures.zip" in result.output
+    # a second run finds the file and builds nothing
+    assert CliRunner().invoke(main, ["--download", "--epochs", "0"]).exit_code == 0
+    assert len(built) == 1
