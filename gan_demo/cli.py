@@ -1,10 +1,15 @@
 """The command line: ``python -m gan_demo`` runs the tutorial; subcommands add tools around it."""
 
 import os
+import shlex
 import sys
 
 import click
+from click.core import ParameterSource
 
+from gan_demo import program
+from gan_demo.checkpoint import CheckpointError, checkpoint_path, read_checkpoint
+from gan_demo.run import TrainingRun
 from kerasutil.data import FROG_COUNT, DataError
 
 # a user mistake exits with this code and one line, never a traceback
@@ -25,31 +30,61 @@ class UserError(click.ClickException):
               type=click.Path(dir_okay=False),
               help="The tutorial's frog_pictures.zip (or the .bin inside it).")
 @click.option("--epochs", default=100_000, show_default=True, type=click.IntRange(min=0),
-              help="Training steps: one discriminator step and one GAN step each.")
+              help="Train until this epoch: one discriminator and one GAN step each.")
 @click.option("--batch-size", default=8, show_default=True,
               type=click.IntRange(1, FROG_COUNT), help="Real images per step (and as many fakes).")
 @click.option("--output", default="images", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for generated_frog_{epoch}.png.")
+              help="Folder for the frogs, grids, GIF, losses and checkpoint.")
+@click.option("--save-every", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Save a frog, a grid and a checkpoint every this many epochs.")
+@click.option("--resume", is_flag=True, help="Continue the run whose checkpoint is in --output.")
+@click.option("--logdir", default=None, type=click.Path(file_okay=False),
+              help="Also write TensorBoard summaries (losses, grids) here.")
+@click.option("--width", default=program.tutorial_width, show_default=True,
+              type=click.IntRange(min=2),
+              help="Generator channels; the discriminator gets half (smaller trains faster).")
 @click.option("--seed", default=None, type=int, help="Seed for a repeatable run.")
 @click.option("--download", is_flag=True,
               help="Build --data from CIFAR-10 first if it is missing (needs internet).")
 @click.pass_context
-def main(ctx, data, epochs, batch_size, output, seed, download):
+def main(ctx, data, epochs, batch_size, output, save_every, resume, logdir, width, seed,
+         download):
     """Train a GAN on the 5,000 CIFAR-10 frogs, as the tutorial "Create AI-generated wildlife" does.
 
-    Every 100 epochs it prints both losses; every 1,000 it writes one generated frog to
-    OUTPUT/generated_frog_{epoch}.png. Stop it any time with Ctrl-C.
+    It shows a progress bar and prints both losses every 100 epochs. Every --save-every
+    epochs it writes, in --output: generated_frog_{epoch}.png (the tutorial's), grid_{epoch}.png
+    (64 frogs from fixed latent vectors), losses.csv, losses.png and checkpoint.npz. At the end,
+    or when stopped with Ctrl-C, it also writes progress.gif and generator.keras, and tells you
+    how to continue with --resume.
     """
     if ctx.invoked_subcommand is not None:
         return
-    from gan_demo import program  # TensorFlow loads only when training really starts
-
+    if width % 2:
+        raise UserError(f"--width {width} must be even: the discriminator gets half of it")
+    if resume:
+        width, batch_size, first_epoch = _resumed_settings(ctx, output, width, batch_size)
+        if first_epoch >= epochs:
+            raise UserError(f"the run in '{output}' has already trained {_epochs(first_epoch)}: "
+                            f"pass a larger --epochs to continue it")
+    elif os.path.exists(checkpoint_path(output)):
+        raise UserError(f"'{output}' holds an earlier run's checkpoint: continue it with "
+                        f"--resume, or pass another --output to start afresh")
+    if logdir:
+        try:
+            import tensorboard  # noqa: F401  (tf.summary needs it at the first write)
+        except ImportError:
+            raise UserError("--logdir needs TensorBoard: pip install tensorboard") from None
     if download and not os.path.exists(data):
         _make_data(data, None)
     created = not os.path.isdir(output)
     _writable_folder(output, "--output")
+    run = TrainingRun(
+        output, epochs, save_every, resume=resume, logdir=logdir, grid_seed=seed,
+        settings={"width": width, "batch_size": batch_size, "latent_dimensions": 32},
+        resume_command=_resume_command(ctx, output))
     try:
-        program.main(data=data, epochs=epochs, batch_size=batch_size, output=output, seed=seed)
+        program.main(data=data, epochs=epochs, batch_size=batch_size, output=output, seed=seed,
+                     width=width, save_every=save_every, run=run)
     except DataError as error:
         if created and not os.listdir(output):
             os.rmdir(output)  # leave nothing behind for a run that never started
@@ -57,6 +92,37 @@ def main(ctx, data, epochs, batch_size, output, seed, download):
     except KeyboardInterrupt:
         click.echo("\nStopped.", err=True)
         sys.exit(130)
+    if run.stopped_by is not None:
+        sys.exit(128 + run.stopped_by)
+
+
+def _epochs(count):
+    return f"{count:,} epoch" + ("" if count == 1 else "s")
+
+
+def _resumed_settings(ctx, output, width, batch_size):
+    """The width and batch size of the run to resume, and its next epoch."""
+    try:
+        saved = read_checkpoint(checkpoint_path(output))
+    except CheckpointError as error:
+        raise UserError(str(error)) from None
+    settings = saved["settings"]
+    for option, name, given in (("--width", "width", width),
+                                ("--batch-size", "batch_size", batch_size)):
+        explicit = ctx.get_parameter_source(name) is not ParameterSource.DEFAULT
+        if explicit and given != settings[name]:
+            raise UserError(f"the run in '{output}' was trained with {option} "
+                            f"{settings[name]}, not {given}: drop {option} to resume it")
+    return settings["width"], settings["batch_size"], int(saved["epoch"]) + 1
+
+
+def _resume_command(ctx, output):
+    """The command line that continues this run: the same options, plus --resume."""
+    words = ["python -m gan_demo", "--resume"]
+    for name in ("data", "epochs", "output", "logdir"):
+        if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT:
+            words += [f"--{name}", shlex.quote(str(ctx.params[name]))]
+    return " ".join(words)
 
 
 @main.command("make-data")
@@ -67,6 +133,44 @@ def main(ctx, data, epochs, batch_size, output, seed, download):
 def make_data(output, cifar):
     """Build the tutorial's frog_pictures.zip from CIFAR-10's 5,000 training frogs."""
     _make_data(output, cifar)
+
+
+@main.command()
+@click.option("--checkpoint", required=True, type=click.Path(dir_okay=False),
+              help="A run's checkpoint.npz or generator.keras.")
+@click.option("--count", default=64, show_default=True, type=click.IntRange(1, 10_000),
+              help="How many frogs.")
+@click.option("--output", default=None, type=click.Path(),
+              help="Where to write [default: frogs.png; frogs/ with --separate; frogs.gif with "
+                   "--interpolate].")
+@click.option("--separate", is_flag=True, help="One 32x32 PNG per frog instead of a grid.")
+@click.option("--interpolate", is_flag=True,
+              help="A looping GIF of the frogs morphing as they walk through latent space.")
+@click.option("--seed", default=None, type=int, help="Seed for the same frogs every time.")
+def generate(checkpoint, count, output, separate, interpolate, seed):
+    """Draw frogs with a trained generator."""
+    import numpy as np
+
+    from gan_demo import sample
+
+    if separate and interpolate:
+        raise UserError("--separate and --interpolate cannot be combined: pick one")
+    try:
+        generator = sample.load_generator(checkpoint)
+    except DataError as error:
+        raise UserError(str(error)) from None
+    rng = np.random.default_rng(seed)
+    if separate:
+        output = output or "frogs"
+        _writable_folder(output, "--output")
+        paths = sample.write_separate(generator, count, output, rng)
+        click.echo(f"Wrote {len(paths):,} frogs to {output}/")
+        return
+    output = output or ("frogs.gif" if interpolate else "frogs.png")
+    _writable_folder(os.path.dirname(os.path.abspath(output)), "--output")
+    write = sample.write_interpolation if interpolate else sample.write_grid
+    write(generator, count, output, rng)
+    click.echo(f"Wrote {count:,} frogs to {output}")
 
 
 def _make_data(output, cifar):

@@ -6,16 +6,17 @@ The images come from cifar-10-python.tar.gz (read in memory, its pickles through
 allowlist) or, without an archive, from Keras's own CIFAR-10 downloader.
 """
 
+import errno
 import os
 import pickle
 import tarfile
-import tempfile
 import zipfile
 import zlib
 
 import numpy as np
 
 from kerasutil.data import FROG_MEMBER, IMAGE_SIZE, DataError
+from kerasutil.files import atomic_path
 
 FROG_LABEL = 6
 _BATCHES = [f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6)]
@@ -128,22 +129,12 @@ def _frogs_of(batch, where):
 
 
 def _write_zip_atomically(output, payload):
-    """Write `payload` as FROG_MEMBER to a temp file beside `output`, then rename it over."""
-    folder = os.path.dirname(os.path.abspath(output))
+    """Write `payload` as FROG_MEMBER to a zip at `output`, whole or not at all."""
     try:
-        handle, temp = tempfile.mkstemp(prefix=".frog_pictures-", suffix=".tmp", dir=folder)
-    except OSError as error:
-        raise DataError(f"cannot write {output} ({error.strerror}): "
-                        "check that its folder exists and is writable") from error
-    try:
-        with os.fdopen(handle, "wb") as file, \
-                zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as archive:
+        with atomic_path(output) as temporary, \
+                zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(FROG_MEMBER, payload)
-        os.chmod(temp, 0o644)  # mkstemp makes it private; a data file is for everyone to read
-        os.replace(temp, output)
-    except BaseException as error:  # including Ctrl-C: never leave a half-written file
-        os.unlink(temp)
-        if isinstance(error, OSError):
-            raise DataError(f"cannot write {output} ({error.strerror or error}): "
-                            "check the disk space and permissions") from error
-        raise
+    except OSError as error:
+        fix = ("check that its folder exists and is writable" if error.errno == errno.ENOENT
+               else "check the disk space and permissions")
+        raise DataError(f"cannot write {output} ({error.strerror or error}): {fix}") from error

@@ -9,6 +9,7 @@ import os
 
 import keras
 
+from gan_demo.run import Run
 from kerasutil import DataUtil, Gan, input_variable, leaky_relu
 
 # the number of latent dimensions to use in the generator
@@ -19,36 +20,49 @@ image_height = 32
 image_width = 32
 channels = 3
 
+# the tutorial's channel count in the generator; the discriminator and the reshape use half
+tutorial_width = 256
 
-def create_generator():
-    """The tutorial's generator: latent vector -> 32x32x3 image (6,264,579 parameters)."""
+
+def create_generator(width=tutorial_width):
+    """The tutorial's generator: latent vector -> 32x32x3 image (6,264,579 parameters).
+
+    Args:
+        width: the generator's channel count (the tutorial's 256); the reshape gets width / 2.
+    """
+    half = width // 2
     # create the generator input variable
     generator_var = input_variable((latent_dimensions,), name="generator_input")
 
     # create the generator
     generator = (
         generator_var
-        .dense(128 * 16 * 16, activation=leaky_relu(0.1))
-        .reshape((16, 16, 128))
-        .convolution2d(256, (5, 5), padding=True, activation=leaky_relu(0.1))
+        .dense(half * 16 * 16, activation=leaky_relu(0.1))
+        .reshape((16, 16, half))
+        .convolution2d(width, (5, 5), padding=True, activation=leaky_relu(0.1))
         .convolution_transpose(
             filter_shape=(4, 4),
-            number_of_filters=256,
+            number_of_filters=width,
             strides=(2, 2),
             output_shape=(32, 32),
             padding=True,
             activation=leaky_relu(0.1),
         )
-        .convolution2d(256, (5, 5), padding=True, activation=leaky_relu(0.1))
-        .convolution2d(256, (5, 5), padding=True, activation=leaky_relu(0.1))
+        .convolution2d(width, (5, 5), padding=True, activation=leaky_relu(0.1))
+        .convolution2d(width, (5, 5), padding=True, activation=leaky_relu(0.1))
         .convolution2d(channels, (7, 7), padding=True, activation="tanh")
         .to_network(name="generator")
     )
     return generator
 
 
-def create_discriminator():
-    """The tutorial's discriminator: 32x32x3 image -> P(fake) (790,913 parameters)."""
+def create_discriminator(width=tutorial_width):
+    """The tutorial's discriminator: 32x32x3 image -> P(fake) (790,913 parameters).
+
+    Args:
+        width: the generator's channel count; the discriminator gets width / 2 (the tutorial's 128).
+    """
+    half = width // 2
     # create the discriminator input variable
     # (Keras is channels-last: height, width, channels)
     discriminator_var = input_variable((image_height, image_width, channels),
@@ -57,10 +71,10 @@ def create_discriminator():
     # create the discriminator
     discriminator = (
         discriminator_var
-        .convolution2d(128, (3, 3), activation=leaky_relu(0.1))
-        .convolution2d(128, (4, 4), strides=(2, 2), activation=leaky_relu(0.1))
-        .convolution2d(128, (4, 4), strides=(2, 2), activation=leaky_relu(0.1))
-        .convolution2d(128, (4, 4), strides=(2, 2), activation=leaky_relu(0.1))
+        .convolution2d(half, (3, 3), activation=leaky_relu(0.1))
+        .convolution2d(half, (4, 4), strides=(2, 2), activation=leaky_relu(0.1))
+        .convolution2d(half, (4, 4), strides=(2, 2), activation=leaky_relu(0.1))
+        .convolution2d(half, (4, 4), strides=(2, 2), activation=leaky_relu(0.1))
         .dropout(0.4)
         .dense(1, activation="sigmoid")
         .to_network(name="discriminator")
@@ -68,7 +82,8 @@ def create_discriminator():
     return discriminator
 
 
-def main(data="frog_pictures.zip", epochs=100_000, batch_size=8, output="images", seed=None):
+def main(data="frog_pictures.zip", epochs=100_000, batch_size=8, output="images", seed=None,
+         width=tutorial_width, save_every=1000, run=None):
     """The tutorial's Main: load the frogs, build the GAN and train it, saving a frog now and then.
 
     Args:
@@ -77,21 +92,29 @@ def main(data="frog_pictures.zip", epochs=100_000, batch_size=8, output="images"
         batch_size: real images per step (and as many fakes).
         output: the folder for generated_frog_{epoch}.png.
         seed: seed all random numbers for a repeatable run; None for a fresh one.
+        width: the generator's channel count (the tutorial's 256).
+        save_every: save a generated frog every this many epochs (the tutorial's 1,000).
+        run: a gan_demo.run.Run that watches the training (progress, pictures, checkpoints);
+            None prints the tutorial's lines and nothing else.
+
+    Returns:
+        The trained generator and discriminator.
 
     Raises:
         kerasutil.DataError: if the frog data is missing or malformed.
     """
+    run = run or Run()
     if seed is not None:
         keras.utils.set_random_seed(seed)
 
     # unpack archive and load training data
     # (the port reads x_channels_first_8_5.bin straight from the zip and makes it channels-last)
-    print("Loading data files...", flush=True)
+    run.log("Loading data files...")
     training_data = DataUtil.load_frog_pictures(data)
 
     # create the generator and the discriminator
-    generator = create_generator()
-    discriminator = create_discriminator()
+    generator = create_generator(width)
+    discriminator = create_discriminator(width)
 
     # create the Gan
     gan = Gan.create_gan(generator, discriminator)
@@ -116,11 +139,13 @@ def main(data="frog_pictures.zip", epochs=100_000, batch_size=8, output="images"
     output_folder = output
     os.makedirs(output_folder, exist_ok=True)
 
+    # (not in the tutorial) start watching the run; a resumed run continues where it stopped
+    first_epoch, start = run.begin(generator, discriminator, discriminator_learner, gan_learner)
+
     # train the gan for multiple epochs
-    print("Training Gan...", flush=True)
+    run.log("Training Gan...")
     num_epochs = epochs
-    start = 0
-    for epoch in range(num_epochs):
+    for epoch in range(first_epoch, num_epochs):
         # run the generator and create a set of fake frog images
         generated_images = Gan.generate_images(generator, batch_size, latent_dimensions)
 
@@ -142,11 +167,11 @@ def main(data="frog_pictures.zip", epochs=100_000, batch_size=8, output="images"
 
         # report result every 100 epochs
         if epoch % 100 == 0:
-            print(f"Epoch: {epoch}, Discriminator loss: {discriminator_result.loss}, "
-                  f"Gan loss: {gan_result.loss}", flush=True)
+            run.log(f"Epoch: {epoch}, Discriminator loss: {discriminator_result.loss}, "
+                    f"Gan loss: {gan_result.loss}")
 
         # save files every 1000 epochs
-        if epoch % 1000 == 0:
+        if epoch % save_every == 0:
             # save a generated image
             path = os.path.join(output_folder, f"generated_frog_{epoch}.png")
             Gan.save_image(generated_images[0], image_width, image_height, path)
@@ -156,4 +181,9 @@ def main(data="frog_pictures.zip", epochs=100_000, batch_size=8, output="images"
             # Gan.save_image(training_data[max(start - batch_size, 0)], image_width,
             #                image_height, path)
 
+        # (not in the tutorial) record the losses, save pictures and a checkpoint, stop on Ctrl-C
+        if run.end_epoch(epoch, start, discriminator_result.loss, gan_result.loss):
+            break
+
+    run.finish()
     return generator, discriminator

@@ -7,12 +7,10 @@ Randomness comes from ``rng`` (a ``numpy.random.Generator``) where given, else f
 global generator, which ``keras.utils.set_random_seed`` seeds.
 """
 
-import os
-import tempfile
-
 import numpy as np
 from PIL import Image
 
+from kerasutil.files import atomic_path
 from kerasutil.network import Network
 
 # the spread of the noise added to the labels (Gan.GetTrainingBatch's 0.05 * N(0, 1))
@@ -48,7 +46,7 @@ class Gan:
         if tuple(generator.output_shape[1:]) != tuple(discriminator.input_shape[1:]):
             raise ValueError(f"create_gan: the generator makes {generator.output_shape[1:]} "
                              f"but the discriminator takes {discriminator.input_shape[1:]}")
-        gan = Network(inputs=generator.inputs, outputs=discriminator(generator.outputs[0]),
+        gan = Network(inputs=generator.input, outputs=discriminator(generator.output),
                       name="gan")
         gan.freeze(discriminator)
         return gan
@@ -116,20 +114,15 @@ class Gan:
         if values.size != width * height * 3:
             raise ValueError(f"save_image: {values.size} values for a {width}x{height} RGB "
                              f"image ({width * height * 3} needed)")
-        # NaN (a diverged generator) becomes black rather than an undefined byte
-        values = np.nan_to_num(values.reshape(height, width, 3), nan=0.0)
-        pixels = np.clip(np.rint(values * 255), 0, 255)
-        write_png_atomically(Image.fromarray(pixels.astype(np.uint8), "RGB"), path)
+        pixels = to_pixels(values.reshape(height, width, 3))
+        with atomic_path(path) as temporary:
+            Image.fromarray(pixels, "RGB").save(temporary, format="PNG")
 
 
-def write_png_atomically(picture, path):
-    """Save a PIL image to ``path`` through a temporary file, so no half-written PNG remains."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(suffix=".png.tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            picture.save(file, format="PNG")
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+def to_pixels(values):
+    """Map network outputs to 8-bit pixels as SaveImage does: round(255 * value), clipped.
+
+    NaN (a diverged generator) becomes 0, black, rather than an undefined byte.
+    """
+    values = np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0)
+    return np.clip(np.rint(values * 255), 0, 255).astype(np.uint8)

@@ -1,0 +1,114 @@
+"""One checkpoint file holding everything needed to continue a run exactly.
+
+``checkpoint.npz`` in the output folder holds: every variable of both networks (their weights
+and the dropout layer's random state), both optimizers' state, the last finished epoch, the
+data cursor, NumPy's random state, the loss history, the fixed latent vectors of the grids and
+the settings the networks were built with. It is a plain NumPy archive, read without pickle.
+"""
+
+import json
+import os
+import zipfile
+
+import numpy as np
+
+from kerasutil.data import DataError
+from kerasutil.files import atomic_path
+
+CHECKPOINT_NAME = "checkpoint.npz"
+FORMAT_VERSION = 1
+
+# the parts whose variables a checkpoint holds, in this order
+PARTS = ("generator", "discriminator", "discriminator_learner", "gan_learner")
+
+
+class CheckpointError(DataError):
+    """A checkpoint that cannot be used; str() names the file and what to do."""
+
+
+def checkpoint_path(output):
+    """Where a run writing to ``output`` keeps its checkpoint."""
+    return os.path.join(output, CHECKPOINT_NAME)
+
+
+def save_checkpoint(path, parts, epoch, start, losses, grid_latents, settings):
+    """Write a checkpoint, whole or not at all.
+
+    Args:
+        parts: {name in PARTS: an object with ``.variables``} (networks and optimizers).
+        epoch: the last epoch finished; start: the data cursor for the next one.
+        losses: rows of (epoch, discriminator loss, gan loss).
+        grid_latents: the fixed latent vectors the grids are drawn from.
+        settings: JSON-able facts of the run (width, batch size, latent dimensions, ...).
+    """
+    arrays = {f"{name}/{index}": np.asarray(variable)
+              for name in PARTS for index, variable in enumerate(parts[name].variables)}
+    algorithm, keys, position, has_gauss, cached = np.random.get_state()
+    arrays.update({
+        "numpy_random/keys": keys, "numpy_random/numbers": np.array([position, has_gauss]),
+        "numpy_random/cached_gaussian": np.array(cached),
+        "epoch": np.array(epoch), "start": np.array(start),
+        "losses": np.asarray(losses, np.float64).reshape(-1, 3),
+        "grid_latents": np.asarray(grid_latents, np.float32),
+        "settings": np.array(json.dumps({"format": FORMAT_VERSION, **settings})),
+    })
+    with atomic_path(path) as temporary:
+        np.savez(temporary, **arrays)
+
+
+def read_checkpoint(path):
+    """Read a checkpoint into a dict of arrays, plus its ``settings`` as a dict.
+
+    Raises:
+        CheckpointError: if the file is missing, not a checkpoint, or of another format.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f"no checkpoint at '{path}': train first (a run saves one every "
+                              f"--save-every epochs), or check --output")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("not an .npz archive")
+        with loaded as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        settings = json.loads(str(arrays.pop("settings")))
+        if not isinstance(settings, dict):
+            raise ValueError("its settings are not a JSON object")
+    # a truncated or foreign file fails in many ways: each means "not a checkpoint"
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise CheckpointError(f"{path} is not a gan_demo checkpoint ({error}); delete it or "
+                              f"pass another one") from None
+    if settings.get("format") != FORMAT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint format {settings.get('format')}, this "
+                              f"gan_demo reads {FORMAT_VERSION}; start a fresh --output")
+    arrays["settings"] = settings
+    return arrays
+
+
+def restore_variables(checkpoint, name, target, path):
+    """Assign a part's saved variables to ``target`` (a network or an optimizer).
+
+    Raises:
+        CheckpointError: if the saved variables do not fit ``target`` (another width, say).
+    """
+    saved = [checkpoint[f"{name}/{index}"] for index in range(_count(checkpoint, name))]
+    variables = list(target.variables)
+    shapes = [tuple(v.shape) for v in variables]
+    if [a.shape for a in saved] != shapes:
+        raise CheckpointError(
+            f"{path} holds a {name} of another shape (width {checkpoint['settings'].get('width')}"
+            f"): resume with the same --width, or start a fresh --output")
+    for variable, value in zip(variables, saved):
+        variable.assign(value)
+
+
+def restore_random_state(checkpoint):
+    """Put NumPy's global random generator back where the checkpoint left it."""
+    position, has_gauss = (int(n) for n in checkpoint["numpy_random/numbers"])
+    np.random.set_state(("MT19937", checkpoint["numpy_random/keys"], position, has_gauss,
+                         float(checkpoint["numpy_random/cached_gaussian"])))
+
+
+def _count(checkpoint, name):
+    return sum(1 for key in checkpoint if key.startswith(f"{name}/"))

@@ -1,0 +1,95 @@
+"""Frogs from a trained generator: a grid, separate PNGs, or a GIF walking through latent space."""
+
+import os
+
+import numpy as np
+
+from gan_demo import checkpoint as checkpoints
+from gan_demo.pictures import grid_image, save_gif, save_picture
+from kerasutil import Gan
+from kerasutil.data import DataError
+
+# an interpolation walks through this many latent points and back, this many frames apart
+WALK_POINTS = 4
+WALK_FRAMES = 12
+
+
+def load_generator(path):
+    """Load a generator from a checkpoint.npz or a generator.keras.
+
+    Raises:
+        DataError: if the file is missing or is neither (a .keras file is opened in Keras's
+            safe mode, so a Lambda layer, which could run code, is refused).
+    """
+    path = os.fspath(path)
+    if path.endswith(".keras"):
+        return _load_keras(path)
+    from gan_demo.program import create_generator
+
+    saved = checkpoints.read_checkpoint(path)
+    generator = create_generator(saved["settings"]["width"])
+    checkpoints.restore_variables(saved, "generator", generator, path)
+    return generator
+
+
+def _load_keras(path):
+    import keras
+
+    if not os.path.isfile(path):
+        raise DataError(f"no generator at '{path}': a finished or stopped run saves "
+                        f"generator.keras in its --output folder")
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a bad file
+        reason = " ".join(str(error).split())[:200]
+        raise DataError(f"{path} cannot be loaded as a Keras model in safe mode ({reason}); "
+                        f"pass the generator.keras or checkpoint.npz a run saved") from None
+
+
+def latent_dimensions(generator):
+    return int(generator.input_shape[-1])
+
+
+def write_grid(generator, count, path, rng):
+    """Write ``count`` frogs as one grid PNG."""
+    images = Gan.generate_images(generator, count, latent_dimensions(generator), rng=rng)
+    save_picture(grid_image(images), path)
+
+
+def write_separate(generator, count, folder, rng):
+    """Write ``count`` frogs as frog_0001.png, ... in ``folder``, each 32x32 as save_image does."""
+    os.makedirs(folder, exist_ok=True)
+    images = Gan.generate_images(generator, count, latent_dimensions(generator), rng=rng)
+    digits = max(4, len(str(count)))
+    paths = []
+    for number, image in enumerate(images, start=1):
+        paths.append(os.path.join(folder, f"frog_{number:0{digits}d}.png"))
+        Gan.save_image(image, image.shape[1], image.shape[0], paths[-1])
+    return paths
+
+
+def write_interpolation(generator, count, path, rng):
+    """Write a looping GIF of a grid of ``count`` frogs, each walking through latent space."""
+    points = rng.standard_normal((WALK_POINTS, count, latent_dimensions(generator)))
+    points = np.concatenate([points, points[:1]])  # back to the start: the GIF loops smoothly
+    frames = []
+    for a, b in zip(points[:-1], points[1:]):
+        for t in np.linspace(0, 1, WALK_FRAMES, endpoint=False):
+            latent = slerp(a, b, t).astype(np.float32)
+            frames.append(grid_image(np.asarray(generator(latent, training=False))))
+    save_gif(frames, path, frame_ms=80, last_frame_ms=80)
+
+
+def slerp(a, b, t):
+    """Spherical interpolation, row by row: the points stay as far from 0 as N(0, 1) samples are.
+
+    A straight line between two Gaussian samples passes close to the origin, where the
+    generator has rarely been, so its middle frames look washed out.
+    """
+    cosine = np.sum(a * b, axis=-1, keepdims=True) / (
+        np.linalg.norm(a, axis=-1, keepdims=True) * np.linalg.norm(b, axis=-1, keepdims=True))
+    omega = np.arccos(np.clip(cosine, -1, 1))
+    sine = np.sin(omega)
+    safe = np.where(sine < 1e-6, 1, sine)
+    curved = (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / safe
+    return np.where(sine < 1e-6, (1 - t) * a + t * b, curved)

@@ -1,0 +1,38 @@
+"""Writing files so that a crash or a full disk never leaves a half-written one behind."""
+
+import contextlib
+import os
+import tempfile
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
+
+    The temporary name keeps ``path``'s extension (Keras and NumPy look at it). On any error,
+    Ctrl-C included, the temporary file is removed and ``path`` keeps its old content.
+
+    Example:
+        >>> with atomic_path("losses.csv") as temporary:  # doctest: +SKIP
+        ...     write_everything_to(temporary)
+    """
+    path = os.fspath(path)
+    folder, name = os.path.split(os.path.abspath(path))
+    stem, extension = os.path.splitext(name)
+    handle, temporary = tempfile.mkstemp(prefix=f".{stem}-", suffix=extension, dir=folder)
+    os.close(handle)
+    try:
+        yield temporary
+        # mkstemp makes the file private; give it the permissions a plain open() would
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

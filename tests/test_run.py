@@ -1,0 +1,170 @@
+"""A run a student can watch, stop and resume: every file it writes, exact resume, Ctrl-C."""
+
+import csv
+import io
+import os
+import signal
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+from PIL import Image
+
+from gan_demo.checkpoint import read_checkpoint
+from gan_demo.cli import main
+from gan_demo.run import TrainingRun, _progress_bar
+
+# narrow networks: the run's machinery is under test, not the tutorial's arithmetic
+SMALL = ["--width", "16", "--save-every", "10"]
+
+
+def train(frog_zip, output, *args):
+    result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(output),
+                                       *SMALL, *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def read_losses(output):
+    with open(output / "losses.csv", newline="") as file:
+        return list(csv.reader(file))
+
+
+def picture(path, format_):
+    with Image.open(path) as image:
+        assert image.format == format_
+        return image.size, getattr(image, "n_frames", 1)
+
+
+def test_a_run_writes_every_file_and_resumes_to_forty(frog_zip, tmp_path):
+    output, logdir = tmp_path / "out", tmp_path / "tb"
+    train(frog_zip, output, "--epochs", "30", "--seed", "3", "--logdir", str(logdir))
+
+    assert sorted(os.listdir(output)) == sorted(
+        ["checkpoint.npz", "generator.keras", "losses.csv", "losses.png", "progress.gif"]
+        + [f"generated_frog_{e}.png" for e in (0, 10, 20)]
+        + [f"grid_{e}.png" for e in (0, 10, 20, 29)])
+    for epoch in (0, 10, 20, 29):  # 8x8 frogs of 32 pixels, upscaled 4x
+        assert picture(output / f"grid_{epoch}.png", "PNG") == ((1024, 1024), 1)
+    assert picture(output / "progress.gif", "GIF") == ((512, 512), 4)
+    assert picture(output / "losses.png", "PNG") == ((800, 450), 1)
+    rows = read_losses(output)
+    assert rows[0] == ["epoch", "discriminator loss", "gan loss"]
+    assert [int(row[0]) for row in rows[1:]] == list(range(30))
+    assert all(np.isfinite(float(value)) for row in rows[1:] for value in row[1:])
+    saved = read_checkpoint(output / "checkpoint.npz")
+    assert (int(saved["epoch"]), saved["settings"]["width"]) == (29, 16)
+
+    generator = keras.models.load_model(output / "generator.keras", safe_mode=True)
+    assert generator.output_shape == (None, 32, 32, 3)
+    assert _summary_tags(logdir) == {"loss/discriminator", "loss/gan", "grid"}
+
+    train(frog_zip, output, "--epochs", "40", "--resume")
+    assert [int(row[0]) for row in read_losses(output)[1:]] == list(range(40))
+    assert (output / "grid_39.png").exists() and (output / "generated_frog_30.png").exists()
+    assert picture(output / "progress.gif", "GIF") == ((512, 512), 6)
+
+
+def _summary_tags(logdir):
+    tags = set()
+    for name in os.listdir(logdir):
+        for record in tf.data.TFRecordDataset(str(logdir / name)):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            tags.update(value.tag for value in event.summary.value)
+    return tags
+
+
+def test_a_run_stopped_at_twenty_and_resumed_logs_what_an_unbroken_run_logs(frog_zip, tmp_path):
+    train(frog_zip, tmp_path / "whole", "--epochs", "40", "--seed", "7")
+    train(frog_zip, tmp_path / "parts", "--epochs", "20", "--seed", "7")
+    train(frog_zip, tmp_path / "parts", "--epochs", "40", "--resume")
+    whole, parts = read_losses(tmp_path / "whole"), read_losses(tmp_path / "parts")
+    assert len(whole) == 41
+    assert parts == whole  # every loss, to the last digit
+    ends = [read_checkpoint(tmp_path / run / "checkpoint.npz") for run in ("whole", "parts")]
+    for key in ends[0]:
+        if key != "settings":
+            np.testing.assert_array_equal(ends[0][key], ends[1][key], err_msg=key)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_saves_a_checkpoint_and_says_how_to_resume(frog_zip, tmp_path, signum):
+    output = tmp_path / "out"
+    command = [sys.executable, "-m", "gan_demo", "--data", str(frog_zip), "--output",
+               str(output), "--epochs", "100000", "--width", "16", "--seed", "1"]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    lines = [process.stdout.readline() for _ in range(3)]
+    assert lines[2].startswith("Epoch: 0,")  # training is under way
+    process.send_signal(signum)
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 128 + signum
+    last = out.strip().splitlines()[-1]
+    done = int(read_checkpoint(output / "checkpoint.npz")["epoch"]) + 1
+    assert last == (f"Stopped by {signal.Signals(signum).name} after {done:,} epochs; "
+                    f"checkpoint saved in {output}/checkpoint.npz. Continue with: python -m "
+                    f"gan_demo --resume --data {frog_zip} --epochs 100000 --output {output}")
+    assert (output / f"grid_{done - 1}.png").exists()
+    assert (output / "progress.gif").exists() and (output / "generator.keras").exists()
+    assert len(read_losses(output)) == done + 1
+
+    train(frog_zip, output, "--epochs", str(done + 2), "--resume")
+    assert len(read_losses(output)) == done + 3
+
+
+def test_a_fresh_run_never_overwrites_an_earlier_runs_checkpoint(frog_zip, tmp_path):
+    output = tmp_path / "out"
+    train(frog_zip, output, "--epochs", "1")
+    before = (output / "checkpoint.npz").read_bytes()
+    result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(output)])
+    assert result.exit_code == 2
+    assert result.output == (f"Error: '{output}' holds an earlier run's checkpoint: continue it "
+                             f"with --resume, or pass another --output to start afresh\n")
+    assert (output / "checkpoint.npz").read_bytes() == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--width", "32"], "the run in '{out}' was trained with --width 16, not 32: drop --width "
+                        "to resume it"),
+    (["--batch-size", "4"], "the run in '{out}' was trained with --batch-size 8, not 4: drop "
+                            "--batch-size to resume it"),
+    (["--epochs", "1"], "the run in '{out}' has already trained 1 epoch: pass a larger "
+                        "--epochs to continue it"),
+])
+def test_resume_refuses_settings_that_do_not_match(frog_zip, tmp_path, args, message):
+    output = tmp_path / "out"
+    train(frog_zip, output, "--epochs", "1")
+    result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(output),
+                                       "--resume", *args])
+    assert result.exit_code == 2
+    assert result.output == "Error: " + message.format(out=output) + "\n"
+
+
+def test_resume_without_a_checkpoint_says_so(tmp_path):
+    result = CliRunner().invoke(main, ["--output", str(tmp_path), "--resume"])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: no checkpoint at '{tmp_path}/checkpoint.npz'")
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_the_progress_bar_shows_epoch_speed_eta_and_losses(tmp_path, monkeypatch):
+    terminal = FakeTerminal()
+    run = TrainingRun(tmp_path, epochs=5_000, save_every=1_000, settings={})
+    monkeypatch.setattr(run, "save", lambda epoch, start: None)
+    run._bar = _progress_bar(2_000, 5_000, file=terminal)
+    run.end_epoch(2_000, 0, 0.25, 1.5)
+    run._bar.refresh()
+    shown = terminal.getvalue().split("\r")[-1]
+    assert shown.startswith("Epoch:  40%|")
+    assert "2001/5000 [" in shown
+    assert "step/s" in shown or "s/step" in shown
+    assert "<" in shown  # elapsed<remaining: the ETA
+    assert shown.rstrip().endswith("D 0.250  G 1.500]")
