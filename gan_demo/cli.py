@@ -14,6 +14,8 @@ from kerasutil.data import FROG_COUNT, DataError
 
 # a user mistake exits with this code and one line, never a traceback
 USAGE_ERROR = 2
+# a run whose losses became NaN or infinite stops with this code
+DIVERGED = 3
 
 
 class UserError(click.ClickException):
@@ -21,11 +23,25 @@ class UserError(click.ClickException):
 
     exit_code = USAGE_ERROR
 
-    def show(self, file=None):
-        click.echo(f"Error: {self.format_message()}", err=True)
+
+class OneLineErrors(click.Group):
+    """A command group whose every error, click's own option checks too, is one line."""
+
+    def main(self, *args, standalone_mode=True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            exit_code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.ClickException as error:
+            click.echo(f"Error: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except click.Abort:  # Ctrl-C outside training (training handles its own)
+            sys.exit(130)
+        sys.exit(exit_code if isinstance(exit_code, int) else 0)
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrors, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data", default="frog_pictures.zip", show_default=True,
               type=click.Path(dir_okay=False),
               help="The tutorial's frog_pictures.zip (or the .bin inside it).")
@@ -43,7 +59,8 @@ class UserError(click.ClickException):
 @click.option("--width", default=program.tutorial_width, show_default=True,
               type=click.IntRange(min=2),
               help="Generator channels; the discriminator gets half (smaller trains faster).")
-@click.option("--seed", default=None, type=int, help="Seed for a repeatable run.")
+@click.option("--seed", default=None, type=int,
+              help="Seed for a repeatable run; with --resume, a new path from the checkpoint.")
 @click.option("--download", is_flag=True,
               help="Build --data from CIFAR-10 first if it is missing (needs internet).")
 @click.pass_context
@@ -81,7 +98,7 @@ def main(ctx, data, epochs, batch_size, output, save_every, resume, logdir, widt
     run = TrainingRun(
         output, epochs, save_every, resume=resume, logdir=logdir, grid_seed=seed,
         settings={"width": width, "batch_size": batch_size, "latent_dimensions": 32},
-        resume_command=_resume_command(ctx, output))
+        resume_command=_resume_command(ctx, output), reseed=seed if resume else None)
     try:
         program.main(data=data, epochs=epochs, batch_size=batch_size, output=output, seed=seed,
                      width=width, save_every=save_every, run=run)
@@ -89,11 +106,19 @@ def main(ctx, data, epochs, batch_size, output, save_every, resume, logdir, widt
         if created and not os.listdir(output):
             os.rmdir(output)  # leave nothing behind for a run that never started
         raise UserError(str(error)) from None
+    except OSError as error:  # a full disk, or a folder that became read-only
+        raise UserError(f"cannot write to --output '{output}' ({error.strerror or error}): free "
+                        f"some space or choose another folder; the last checkpoint there is "
+                        f"intact") from None
     except KeyboardInterrupt:
         click.echo("\nStopped.", err=True)
         sys.exit(130)
+    finally:
+        run.close()
     if run.stopped_by is not None:
         sys.exit(128 + run.stopped_by)
+    if run.diverged_at is not None:
+        sys.exit(DIVERGED)
 
 
 def _epochs(count):

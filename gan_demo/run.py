@@ -20,7 +20,7 @@ from PIL import Image
 
 from gan_demo import checkpoint as checkpoints
 from gan_demo.pictures import grid_image, plot_losses, save_gif, save_picture
-from kerasutil.files import atomic_path
+from kerasutil.files import atomic_path, remove_stale_temporaries
 
 GRID_FROGS = 64
 GIF_MAX_FRAMES = 100
@@ -31,6 +31,7 @@ class Run:
     """The tutorial's run: it prints its lines and keeps nothing."""
 
     stopped_by = None
+    diverged_at = None
 
     def begin(self, generator, discriminator, discriminator_learner, gan_learner):
         """Return (first epoch, data cursor): (0, 0) for a new run."""
@@ -61,10 +62,13 @@ class TrainingRun(Run):
         grid_seed: seed of the fixed latent vectors the grids show; None picks one.
         latent_dimensions: the generator's input size.
         resume_command: the command line that continues this run, shown when it is stopped.
+        reseed: on resume, reseed NumPy's random numbers with this after restoring them, so
+            the run takes another path from the checkpoint on; None continues exactly.
     """
 
     def __init__(self, output, epochs, save_every, settings, resume=False, logdir=None,
-                 grid_seed=None, latent_dimensions=32, resume_command=None):
+                 grid_seed=None, latent_dimensions=32, resume_command=None, reseed=None):
+        self.reseed = reseed
         self.resume_command = resume_command or f"python -m gan_demo --resume --output {output}"
         self.output = output
         self.epochs = epochs
@@ -76,6 +80,7 @@ class TrainingRun(Run):
             (GRID_FROGS, latent_dimensions)).astype(np.float32)
         self.losses = []
         self.stopped_by = None
+        self.diverged_at = None
         self._bar = None
         self._writer = None
         self._old_handlers = {}
@@ -86,6 +91,7 @@ class TrainingRun(Run):
         self.generator = generator
         self.parts = {"generator": generator, "discriminator": discriminator,
                       "discriminator_learner": discriminator_learner, "gan_learner": gan_learner}
+        remove_stale_temporaries(self.output)
         first_epoch, start = (self._restore() if self.resume else (0, 0))
         if self.logdir:
             import tensorflow as tf
@@ -104,6 +110,9 @@ class TrainingRun(Run):
             super().log(text)
 
     def end_epoch(self, epoch, start, discriminator_loss, gan_loss):
+        if not np.isfinite([discriminator_loss, gan_loss]).all():
+            self._diverged(epoch, discriminator_loss, gan_loss)
+            return True
         self.losses.append((epoch, discriminator_loss, gan_loss))
         if self._bar is not None:
             self._bar.update(1)
@@ -113,24 +122,51 @@ class TrainingRun(Run):
             self._summarise_losses(epoch, discriminator_loss, gan_loss)
         last = epoch == self.epochs - 1 or self.stopped_by is not None
         if epoch % self.save_every == 0 or last:
+            if not self._weights_are_finite():
+                self._diverged(epoch, discriminator_loss, gan_loss)
+                return True
             self.save(epoch, start)
         return self.stopped_by is not None
 
+    def _weights_are_finite(self):
+        return all(np.isfinite(np.asarray(v)).all()
+                   for part in self.parts.values() for v in part.variables)
+
+    def _diverged(self, epoch, discriminator_loss, gan_loss):
+        """Stop without saving: the last checkpoint holds the last good weights."""
+        self.diverged_at = epoch
+        path = checkpoints.checkpoint_path(self.output)
+        kept = (f"the last good checkpoint, {path}, is kept: --resume restarts from it "
+                f"(add --seed N to take another path)" if os.path.exists(path)
+                else "no checkpoint was saved yet: start again with another --seed")
+        self.log(f"Training diverged at epoch {epoch} (discriminator loss {discriminator_loss}, "
+                 f"gan loss {gan_loss}); {kept}.")
+
     def finish(self):
         try:
-            if self._bar is not None:
-                self._bar.close()
+            self.close()
             self._write_gif()
-            if hasattr(self, "generator"):
+            if hasattr(self, "generator") and self.diverged_at is None:
                 self._save_generator()
         finally:
-            for signum, handler in self._old_handlers.items():
-                signal.signal(signum, handler)
+            self.close()
         if self.stopped_by is not None:
             done = self.losses[-1][0] + 1 if self.losses else 0
             self.log(f"Stopped by {signal.Signals(self.stopped_by).name} after {done:,} epochs; "
                      f"checkpoint saved in {checkpoints.checkpoint_path(self.output)}. "
                      f"Continue with: {self.resume_command}")
+
+    def close(self):
+        """Close the progress bar and give Ctrl-C back; safe to call more than once.
+
+        The command line calls it whatever happens, so a run that ends with an error (a full
+        disk, say) does not keep catching signals in the process that ran it.
+        """
+        if self._bar is not None:
+            self._bar.close()
+        for signum, handler in self._old_handlers.items():
+            signal.signal(signum, handler)
+        self._old_handlers = {}
 
     # -- saving -----------------------------------------------------------------------------
 
@@ -194,6 +230,8 @@ class TrainingRun(Run):
         checkpoints.restore_random_state(saved)
         self.losses = [tuple(row) for row in saved["losses"].tolist()]
         self.grid_latents = saved["grid_latents"]
+        if self.reseed is not None:
+            np.random.seed(self.reseed)  # a new path from here, e.g. around a divergence
         return int(saved["epoch"]) + 1, int(saved["start"])
 
     def _on_signal(self, signum, frame):

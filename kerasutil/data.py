@@ -6,6 +6,8 @@ channels last, so load_frog_pictures transposes on load. Every problem a student
 raises DataError: one line naming the file and saying what to do.
 """
 
+import copy
+import io
 import numbers
 import os
 import zipfile
@@ -137,13 +139,43 @@ def _load_member(path, count, size):
             raise DataError(f"{path}: {FROG_MEMBER} declares {info.file_size:,} bytes but "
                             f"{count:,} x {size:,} float32 values need {expected:,}; {_REBUILD}")
         try:
-            with archive.open(info) as stream:
+            with _open_exact(archive, info, expected, path) as stream:
                 return _read_records(stream, count, size, f"{path} ({FROG_MEMBER})")
         # EOFError: data shorter than the header says; RuntimeError / NotImplementedError:
         # an encrypted member or a compression method this Python lacks.
         except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError,
                 NotImplementedError, OSError) as error:
             raise DataError(f"{path} is corrupt or unreadable ({error}); {_REBUILD}") from error
+
+
+def _open_exact(archive, info, expected, path):
+    """Open the member, refusing one whose data really holds more than its header declares.
+
+    zipfile stops reading at the declared size, so a header that lies about both the size and
+    the CRC would pass unnoticed. A deflated member is therefore decompressed here, at most one
+    byte past the declared size, and must end exactly there with the declared CRC.
+    """
+    too_big = DataError(f"{path}: {FROG_MEMBER} really holds more than the {expected:,} bytes "
+                        f"it declares; {_REBUILD}")
+    if info.compress_type == zipfile.ZIP_STORED and info.compress_size != expected:
+        raise too_big
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
+        return archive.open(info)  # stored, encrypted or exotic: zipfile checks or refuses it
+    # deflate adds at most 5 bytes per 16 KiB block to data it cannot compress
+    if info.compress_size > expected + expected // 1000 + 1024:
+        raise too_big
+    raw = copy.copy(info)  # the same bytes, read as stored: the compressed stream itself
+    raw.compress_type, raw.file_size = zipfile.ZIP_STORED, info.compress_size
+    del raw.CRC
+    with archive.open(raw) as stream:
+        compressed = stream.read(info.compress_size)
+    decompressor = zlib.decompressobj(-zlib.MAX_WBITS)
+    data = decompressor.decompress(compressed, expected + 1)
+    if len(data) > expected or not decompressor.eof:
+        raise too_big
+    if zlib.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {FROG_MEMBER!r}")
+    return io.BytesIO(data)
 
 
 def _frog_member(archive, path):

@@ -1,8 +1,12 @@
 """Writing files so that a crash or a full disk never leaves a half-written one behind."""
 
 import contextlib
+import glob
 import os
 import tempfile
+
+# temporary files are named ".{name}-tmp-{random}{extension}": hidden, and easy to find again
+_MARK = "-tmp-"
 
 
 @contextlib.contextmanager
@@ -18,8 +22,8 @@ def atomic_path(path):
     """
     path = os.fspath(path)
     folder, name = os.path.split(os.path.abspath(path))
-    stem, extension = os.path.splitext(name)
-    handle, temporary = tempfile.mkstemp(prefix=f".{stem}-", suffix=extension, dir=folder)
+    extension = os.path.splitext(name)[1]
+    handle, temporary = tempfile.mkstemp(prefix=f".{name}{_MARK}", suffix=extension, dir=folder)
     os.close(handle)
     try:
         yield temporary
@@ -30,6 +34,19 @@ def atomic_path(path):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def remove_stale_temporaries(folder):
+    """Delete the temporary files that a killed process (SIGKILL, power cut) left in ``folder``.
+
+    Returns:
+        The paths removed.
+    """
+    stale = glob.glob(os.path.join(glob.escape(os.fspath(folder)), f".*{_MARK}*"))
+    for path in stale:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    return stale
 
 
 def _umask():

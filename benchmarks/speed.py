@@ -1,0 +1,145 @@
+"""Training-step speed, side by side in one run: the naive Keras loop against ours.
+
+    python benchmarks/speed.py [--steps 20] [--widths 256,64] [--batches 8,64]
+
+(a) naive: generator.predict + discriminator.train_on_batch + gan.train_on_batch, with the
+    discriminator's ``trainable`` flag toggled so that it really trains in its own step;
+(b) ours: program.py's loop (Gan helpers + kerasutil trainers).
+
+For each width and batch it prints ms/step, images/s (real + fake images the discriminator
+sees per second), the ratio a/b, the process's peak memory, and the GFLOP/s achieved (from the
+networks' FLOP count) against this machine's fp32 ceiling, measured in the same run with a
+large matrix product. Figures are only comparable within one run: the machine may be shared.
+"""
+
+import argparse
+import os
+import resource
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from gan_demo.program import create_discriminator, create_generator, latent_dimensions  # noqa
+from kerasutil import Gan  # noqa: E402
+
+BCE = "binary_crossentropy"
+
+
+def matmul_ceiling(size=2048, repeats=10):
+    """GFLOP/s of a large fp32 matrix product: what this CPU can do at best."""
+    a = tf.random.normal((size, size))
+    product = tf.function(lambda x: tf.matmul(x, x))
+    product(a).numpy()
+    began = time.perf_counter()
+    for _ in range(repeats):
+        product(a).numpy()
+    return 2 * size ** 3 * repeats / (time.perf_counter() - began) / 1e9
+
+
+def forward_flops(network):
+    """Multiply-adds x 2 of one sample's forward pass, from the layers' shapes."""
+    flops = 0
+    for layer in network.layers:
+        if isinstance(layer, keras.layers.Dense):
+            flops += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
+        elif isinstance(layer, keras.layers.Conv2DTranspose):
+            kh, kw, _, cin = layer.kernel.shape  # (k, k, out, in)
+            _, h, w, cout = layer.input.shape[:3] + (layer.filters,)
+            flops += 2 * kh * kw * cin * cout * h * w
+        elif isinstance(layer, keras.layers.Conv2D):
+            kh, kw, cin, cout = layer.kernel.shape
+            _, h, w, _ = layer.output.shape
+            flops += 2 * kh * kw * cin * cout * h * w
+    return flops
+
+
+def step_flops(generator, discriminator, batch):
+    """FLOPs of one tutorial step: a backward pass costs about twice its forward pass."""
+    g, d = forward_flops(generator), forward_flops(discriminator)
+    return (batch * g              # generate the fakes
+            + 2 * batch * 3 * d    # discriminator step on fakes + reals
+            + batch * 3 * (g + d))  # GAN step through both networks
+
+
+def naive_loop(width, batch, frogs):
+    generator, discriminator = create_generator(width), create_discriminator(width)
+    discriminator.compile(keras.optimizers.Adadelta(1.0, rho=0.95, epsilon=1e-8), BCE)
+    gan = keras.Model(generator.input, discriminator(generator.output))
+    discriminator.trainable = False
+    gan.compile(keras.optimizers.Adadelta(1.0, rho=0.95, epsilon=1e-8), BCE)
+
+    def step(start):
+        latent = np.random.standard_normal((batch, latent_dimensions)).astype(np.float32)
+        fakes = generator.predict(latent, verbose=0)
+        features, labels = Gan.get_training_batch(fakes, frogs, batch, start)
+        discriminator.trainable = True
+        discriminator.train_on_batch(features, labels)
+        discriminator.trainable = False
+        latent, labels = Gan.get_misleading_batch(gan, batch, latent_dimensions)
+        gan.train_on_batch(latent, labels)
+
+    return step, generator, discriminator
+
+
+def our_loop(width, batch, frogs):
+    generator, discriminator = create_generator(width), create_discriminator(width)
+    gan = Gan.create_gan(generator, discriminator)
+    d_trainer = discriminator.get_trainer(discriminator.get_ada_delta_learner(1), BCE, BCE)
+    g_trainer = gan.get_trainer(gan.get_ada_delta_learner(1), BCE, BCE)
+
+    def step(start):
+        fakes = Gan.generate_images(generator, batch, latent_dimensions)
+        d_trainer.train_batch(*Gan.get_training_batch(fakes, frogs, batch, start))
+        g_trainer.train_batch(*Gan.get_misleading_batch(gan, batch, latent_dimensions))
+
+    return step, generator, discriminator
+
+
+def time_steps(step, steps, batch, frogs):
+    """Seconds per step after two warm-up steps (tracing, first allocations)."""
+    for warm_up in range(2):
+        step(warm_up * batch)
+    began = time.perf_counter()
+    for index in range(steps):
+        step((index * batch) % (len(frogs) - batch))
+    return (time.perf_counter() - began) / steps
+
+
+def peak_memory_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--widths", default="256,64")
+    parser.add_argument("--batches", default="8,64")
+    args = parser.parse_args()
+    frogs = np.random.default_rng(0).random((5000, 32, 32, 3), dtype=np.float32)
+    ceiling = matmul_ceiling()
+    print(f"fp32 ceiling (2048^2 matmul): {ceiling:.0f} GFLOP/s; "
+          f"{os.cpu_count()} CPUs; TensorFlow {tf.__version__}, Keras {keras.__version__}")
+    print(f"{'width':>5} {'batch':>5} {'loop':>6} {'ms/step':>8} {'images/s':>9} "
+          f"{'GFLOP/s':>8} {'% ceil':>6} {'a/b':>5} {'peak MiB':>8}")
+    for width in (int(w) for w in args.widths.split(",")):
+        for batch in (int(b) for b in args.batches.split(",")):
+            seconds = {}
+            for name, build in (("naive", naive_loop), ("ours", our_loop)):
+                step, generator, discriminator = build(width, batch, frogs)
+                seconds[name] = time_steps(step, args.steps, batch, frogs)
+                gflops = step_flops(generator, discriminator, batch) / seconds[name] / 1e9
+                ratio = f"{seconds['naive'] / seconds['ours']:5.2f}" if name == "ours" else ""
+                print(f"{width:>5} {batch:>5} {name:>6} {seconds[name] * 1e3:8.1f} "
+                      f"{2 * batch / seconds[name]:9.0f} {gflops:8.1f} "
+                      f"{100 * gflops / ceiling:6.0f} {ratio:>5} {peak_memory_mib():8.0f}",
+                      flush=True)
+
+
+if __name__ == "__main__":
+    main()
