@@ -170,7 +170,7 @@ def main(data="frog_pictures.zip", epochs=100_000, batch_size=8, output="images"
             run.log(f"Epoch: {epoch}, Discriminator loss: {discriminator_result.loss}, "
                     f"Gan loss: {gan_result.loss}")
 
-        # save files every 1000 epochs
+        # save files every 1000 epochs (--save-every)
         if epoch % save_every == 0:
             # save a generated image
             path = os.path.join(output_folder, f"generated_frog_{epoch}.png")
