@@ -1,5 +1,7 @@
 """Shared fixtures: a full-size synthetic frog_pictures.zip and the real one when present."""
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,3 +26,33 @@ def real_frog_zip():
         pytest.skip("../shared/data/frog_pictures.zip is absent: "
                     "tests with the real CIFAR-10 frogs need it beside the repository")
     return REAL_FROG_ZIP
+
+
+@pytest.fixture
+def tmpfs():
+    """mount(folder, size): a fresh tmpfs at ``folder``, unmounted at the end; skips where
+    mounting is not allowed (as root, chmod does not stop writes: only a real read-only or
+    full file system tests those cases)."""
+    mounted = []
+
+    def mount(folder, size="8m"):
+        folder.mkdir(parents=True, exist_ok=True)
+        if shutil.which("mount") is None:
+            pytest.skip("no mount command: a full or read-only disk needs a tmpfs")
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
+                               str(folder)], capture_output=True, text=True)
+        if done.returncode:
+            pytest.skip(f"cannot mount a tmpfs ({done.stderr.strip()}): a full or read-only disk "
+                        f"needs mount (root with CAP_SYS_ADMIN)")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in reversed(mounted):
+        if subprocess.run(["umount", str(folder)]).returncode:
+            subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def remount_read_only(folder):
+    """Make a tmpfs from the ``tmpfs`` fixture read-only."""
+    subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)

@@ -11,7 +11,6 @@ import os
 import shlex
 import shutil
 import struct
-import subprocess
 import tracemalloc
 import zipfile
 import zlib
@@ -23,8 +22,8 @@ from click.testing import CliRunner
 
 from gan_demo.cli import main
 from kerasutil.data import FROG_COUNT, FROG_MEMBER, IMAGE_SIZE
-from tests.frog_files import set_declared_size, synthetic_frog_pixels, write_cifar_tar, \
-    write_frog_zip
+from tests.conftest import remount_read_only
+from tests.frog_files import set_declared_size, write_cifar_tar, write_frog_zip
 
 FROG_BYTES = FROG_COUNT * IMAGE_SIZE * 4  # 61,440,000
 REBUILD = "rebuild it with `python -m gan_demo make-data`"
@@ -68,33 +67,6 @@ def work(tmp_path, monkeypatch):
     folder.mkdir()
     monkeypatch.chdir(folder)
     return folder
-
-
-@pytest.fixture
-def tmpfs(tmp_path):
-    """mount(folder, size): a fresh tmpfs at ``folder``; skips where mounting is not allowed."""
-    mounted = []
-
-    def mount(folder, size="8m"):
-        folder.mkdir(parents=True, exist_ok=True)
-        if shutil.which("mount") is None:
-            pytest.skip("no mount command: the read-only folder test needs a tmpfs")
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
-                               str(folder)], capture_output=True, text=True)
-        if done.returncode:
-            pytest.skip(f"cannot mount a tmpfs ({done.stderr.strip()}): as root, chmod does not "
-                        f"stop writes, so this test needs mount (root with CAP_SYS_ADMIN)")
-        mounted.append(folder)
-        return folder
-
-    yield mount
-    for folder in reversed(mounted):
-        if subprocess.run(["umount", str(folder)]).returncode:
-            subprocess.run(["umount", "-l", str(folder)], check=True)
-
-
-def remount_read_only(folder):
-    subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
 
 
 def write_bin(path, values):

@@ -10,8 +10,14 @@ import pytest
 
 from gan_demo import checkpoint as checkpoints
 from gan_demo.checkpoint import (
-    FORMAT_VERSION, PARTS, CheckpointError, read_checkpoint, restore_random_state,
-    restore_variables, save_checkpoint)
+    FORMAT_VERSION,
+    PARTS,
+    CheckpointError,
+    read_checkpoint,
+    restore_random_state,
+    restore_variables,
+    save_checkpoint,
+)
 from gan_demo.program import create_discriminator, create_generator
 from kerasutil.data import DataError
 

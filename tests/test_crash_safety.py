@@ -10,7 +10,6 @@ import glob
 import itertools
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from gan_demo.checkpoint import read_checkpoint
 from gan_demo.cli import main
 from gan_demo.run import TrainingRun
 from kerasutil.network import Trainer, TrainResult
+from tests.conftest import remount_read_only
 
 SMALL = ["--width", "16", "--save-every", "5"]
 
@@ -94,34 +94,6 @@ def keep_checkpoint_bytes(monkeypatch):
 
     monkeypatch.setattr(checkpoints, "save_checkpoint", save_and_keep)
     return saved
-
-
-@pytest.fixture
-def tmpfs(tmp_path):
-    """mount(folder, size): a fresh tmpfs at ``folder``, unmounted at the end; skips where
-    mounting is not allowed."""
-    mounted = []
-
-    def mount(folder, size):
-        folder.mkdir(parents=True, exist_ok=True)
-        if shutil.which("mount") is None:
-            pytest.skip("no mount command: a full or read-only disk needs a tmpfs")
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
-                               str(folder)], capture_output=True, text=True)
-        if done.returncode:
-            pytest.skip(f"cannot mount a tmpfs ({done.stderr.strip()}): a full or read-only disk "
-                        f"needs mount (root with CAP_SYS_ADMIN)")
-        mounted.append(folder)
-        return folder
-
-    yield mount
-    for folder in reversed(mounted):
-        if subprocess.run(["umount", str(folder)]).returncode:
-            subprocess.run(["umount", "-l", str(folder)], check=True)
-
-
-def remount_read_only(folder):
-    subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
 
 
 def fill(folder):

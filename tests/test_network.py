@@ -1,4 +1,4 @@
-"""Learners and trainers: CNTK's AdaDelta, one step per train_batch, and the frozen discriminator."""
+"""Learners and trainers: CNTK's AdaDelta, one step per train_batch, the frozen discriminator."""
 
 import keras
 import numpy as np

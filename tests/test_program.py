@@ -11,12 +11,11 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from tests.frog_files import write_cifar_tar
-
 from gan_demo import frog_data, program
 from gan_demo.cli import main
 from kerasutil import DataUtil, network
 from kerasutil.network import TrainResult
+from tests.frog_files import write_cifar_tar
 
 EPOCH_LINE = re.compile(
     r"^Epoch: (\d+), Discriminator loss: (\S+), Gan loss: (\S+)$", re.MULTILINE)
