@@ -144,9 +144,9 @@ def _resumed_settings(ctx, output, width, batch_size):
 def _resume_command(ctx, output):
     """The command line that continues this run: the same options, plus --resume."""
     words = ["python -m gan_demo", "--resume"]
-    for name in ("data", "epochs", "output", "logdir"):
+    for name in ("data", "epochs", "output", "save_every", "logdir"):
         if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT:
-            words += [f"--{name}", shlex.quote(str(ctx.params[name]))]
+            words += [f"--{name.replace('_', '-')}", shlex.quote(str(ctx.params[name]))]
     return " ".join(words)
 
 
