@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from gan_demo.checkpoint import read_checkpoint
-from gan_demo.cli import main
+from gan_demo.cli import _resume_command, main
 from gan_demo.run import TrainingRun, _progress_bar
 
 # narrow networks: the run's machinery is under test, not the tutorial's arithmetic
@@ -167,3 +167,12 @@ def test_the_progress_bar_shows_epoch_speed_eta_and_losses(tmp_path):
     assert "step/s" in shown or "s/step" in shown
     assert "<" in shown  # elapsed<remaining: the ETA
     assert shown.rstrip().endswith("D 0.250  G 1.500]")
+
+
+def test_the_resume_hint_repeats_the_options_that_change_the_run():
+    context = main.make_context("python -m gan_demo", [
+        "--data", "my frogs.zip", "--epochs", "5000", "--save-every", "100", "--width", "64",
+        "--batch-size", "16", "--seed", "3"])
+    # width and batch size come back from the checkpoint; the seed is in its random state
+    assert _resume_command(context, "images") == (
+        "python -m gan_demo --resume --data 'my frogs.zip' --epochs 5000 --save-every 100")
