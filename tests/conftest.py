@@ -1,5 +1,6 @@
 """Shared fixtures: a full-size synthetic frog_pictures.zip and the real one when present."""
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -56,3 +57,15 @@ def tmpfs():
 def remount_read_only(folder):
     """Make a tmpfs from the ``tmpfs`` fixture read-only."""
     subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+
+
+def snapshot(*roots):
+    """Every folder and file under ``roots``: folders by name, files by (size, mtime)."""
+    tree = {}
+    for root in roots:
+        for folder, _, files in os.walk(root):
+            tree[folder] = "folder"
+            for name in files:
+                status = os.lstat(os.path.join(folder, name))
+                tree[os.path.join(folder, name)] = (status.st_size, status.st_mtime_ns)
+    return tree

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from gan_demo.cli import main
 from kerasutil.data import FROG_COUNT, FROG_MEMBER, IMAGE_SIZE
-from tests.conftest import remount_read_only
+from tests.conftest import remount_read_only, snapshot
 from tests.frog_files import set_declared_size, write_cifar_tar, write_frog_zip
 
 FROG_BYTES = FROG_COUNT * IMAGE_SIZE * 4  # 61,440,000
@@ -34,18 +34,6 @@ TINY = ["--width", "16", "--epochs", "0"]
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-def snapshot(*roots):
-    """Every folder and file under ``roots``: folders by name, files by (size, mtime)."""
-    tree = {}
-    for root in roots:
-        for folder, _, files in os.walk(root):
-            tree[folder] = "folder"
-            for name in files:
-                status = os.lstat(os.path.join(folder, name))
-                tree[os.path.join(folder, name)] = (status.st_size, status.st_mtime_ns)
-    return tree
-
 
 def invoke(*args):
     return CliRunner().invoke(main, [str(arg) for arg in args])

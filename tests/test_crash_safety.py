@@ -25,7 +25,7 @@ from gan_demo.checkpoint import read_checkpoint
 from gan_demo.cli import main
 from gan_demo.run import TrainingRun
 from kerasutil.network import Trainer, TrainResult
-from tests.conftest import remount_read_only
+from tests.conftest import remount_read_only, snapshot
 
 SMALL = ["--width", "16", "--save-every", "5"]
 
@@ -48,17 +48,6 @@ def epochs_in_csv(output):
 
 def temporaries(folder):
     return sorted(os.path.basename(path) for path in glob.glob(os.path.join(folder, ".*-tmp-*")))
-
-
-def snapshot(root):
-    """Every folder and file under ``root``: folders by name, files by (size, mtime)."""
-    tree = {}
-    for folder, _, files in os.walk(root):
-        tree[folder] = "folder"
-        for name in files:
-            status = os.lstat(os.path.join(folder, name))
-            tree[os.path.join(folder, name)] = (status.st_size, status.st_mtime_ns)
-    return tree
 
 
 def diverged_line(epoch, discriminator_loss, gan_loss, output):
