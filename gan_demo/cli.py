@@ -5,9 +5,10 @@ import shlex
 import sys
 
 import click
+import numpy as np
 from click.core import ParameterSource
 
-from gan_demo import program
+from gan_demo import frog_data, program, sample
 from gan_demo.checkpoint import CheckpointError, checkpoint_path, read_checkpoint
 from gan_demo.run import TrainingRun
 from kerasutil.data import FROG_COUNT, DataError
@@ -174,10 +175,6 @@ def make_data(output, cifar):
 @click.option("--seed", default=None, type=int, help="Seed for the same frogs every time.")
 def generate(checkpoint, count, output, separate, interpolate, seed):
     """Draw frogs with a trained generator."""
-    import numpy as np
-
-    from gan_demo import sample
-
     if separate and interpolate:
         raise UserError("--separate and --interpolate cannot be combined: pick one")
     try:
@@ -199,12 +196,10 @@ def generate(checkpoint, count, output, separate, interpolate, seed):
 
 
 def _make_data(output, cifar):
-    from gan_demo.frog_data import build_frog_zip
-
     source = cifar or "CIFAR-10 (downloading through Keras)"
     click.echo(f"Building {output} from {source}...")
     try:
-        count = build_frog_zip(output, cifar_archive=cifar)
+        count = frog_data.build_frog_zip(output, cifar_archive=cifar)
     except DataError as error:
         raise UserError(str(error)) from None
     click.echo(f"Wrote {count:,} frogs to {output}")

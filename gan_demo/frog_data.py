@@ -13,6 +13,7 @@ import tarfile
 import zipfile
 import zlib
 
+import keras
 import numpy as np
 
 from kerasutil.data import FROG_MEMBER, IMAGE_SIZE, DataError
@@ -71,8 +72,6 @@ def build_frog_zip(output="frog_pictures.zip", cifar_archive=None):
 
 def _frogs_from_keras():
     """Return the training frogs from Keras's CIFAR-10, as uint8 (n, 3072) channels first."""
-    import keras  # imported here: only the download path needs Keras
-
     try:
         (x_train, y_train), _ = keras.datasets.cifar10.load_data()
     except Exception as error:  # Keras reports a failed download as a bare Exception

@@ -16,7 +16,9 @@ import sys
 
 import keras
 import numpy as np
+import tensorflow as tf
 from PIL import Image
+from tqdm import tqdm
 
 from gan_demo import checkpoint as checkpoints
 from gan_demo.pictures import grid_image, plot_losses, save_gif, save_picture
@@ -94,8 +96,6 @@ class TrainingRun(Run):
         remove_stale_temporaries(self.output)
         first_epoch, start = (self._restore() if self.resume else (0, 0))
         if self.logdir:
-            import tensorflow as tf
-
             self._writer = tf.summary.create_file_writer(self.logdir)
         self._bar = _progress_bar(first_epoch, self.epochs)
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -180,8 +180,6 @@ class TrainingRun(Run):
             checkpoints.checkpoint_path(self.output), self.parts, epoch, start, self.losses,
             self.grid_latents, self.settings)
         if self._writer is not None:
-            import tensorflow as tf
-
             with self._writer.as_default():
                 tf.summary.image("grid", np.asarray(grid)[None], step=epoch)
             self._writer.flush()
@@ -214,8 +212,6 @@ class TrainingRun(Run):
             plain.save(temporary)
 
     def _summarise_losses(self, epoch, discriminator_loss, gan_loss):
-        import tensorflow as tf
-
         with self._writer.as_default():
             tf.summary.scalar("loss/discriminator", discriminator_loss, step=epoch)
             tf.summary.scalar("loss/gan", gan_loss, step=epoch)
@@ -245,8 +241,6 @@ class TrainingRun(Run):
 def _progress_bar(first_epoch, epochs, file=None):
     """A progress bar of epochs with steps/s, ETA and losses; silent where ``file`` (stderr)
     is not a terminal, so logs and CI output stay clean."""
-    from tqdm import tqdm
-
     return tqdm(total=epochs, initial=first_epoch, unit="step", dynamic_ncols=True,
                 disable=None, desc="Epoch", file=file)
 

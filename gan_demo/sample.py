@@ -2,10 +2,12 @@
 
 import os
 
+import keras
 import numpy as np
 
 from gan_demo import checkpoint as checkpoints
 from gan_demo.pictures import grid_image, save_gif, save_picture
+from gan_demo.program import create_generator
 from kerasutil import Gan
 from kerasutil.data import DataError
 
@@ -24,8 +26,6 @@ def load_generator(path):
     path = os.fspath(path)
     if path.endswith(".keras"):
         return _load_keras(path)
-    from gan_demo.program import create_generator
-
     saved = checkpoints.read_checkpoint(path)
     generator = create_generator(saved["settings"]["width"])
     checkpoints.restore_variables(saved, "generator", generator, path)
@@ -33,8 +33,6 @@ def load_generator(path):
 
 
 def _load_keras(path):
-    import keras
-
     if not os.path.isfile(path):
         raise DataError(f"no generator at '{path}': a finished or stopped run saves "
                         f"generator.keras in its --output folder")
