@@ -18,7 +18,7 @@ from kerasutil.files import atomic_path
 CHECKPOINT_NAME = "checkpoint.npz"
 FORMAT_VERSION = 1
 
-# the parts whose variables a checkpoint holds, in this order
+# the parts whose variables every checkpoint holds (the stable recipe adds "average" and "random")
 PARTS = ("generator", "discriminator", "discriminator_learner", "gan_learner")
 
 
@@ -35,14 +35,15 @@ def save_checkpoint(path, parts, epoch, start, losses, grid_latents, settings):
     """Write a checkpoint, whole or not at all.
 
     Args:
-        parts: {name in PARTS: an object with ``.variables``} (networks and optimizers).
+        parts: {name: an object with ``.variables``}: networks, optimizers, random state;
+            at least the PARTS.
         epoch: the last epoch finished; start: the data cursor for the next one.
         losses: rows of (epoch, discriminator loss, gan loss).
         grid_latents: the fixed latent vectors the grids are drawn from.
         settings: JSON-able facts of the run (width, batch size, latent dimensions, ...).
     """
     arrays = {f"{name}/{index}": np.asarray(variable)
-              for name in PARTS for index, variable in enumerate(parts[name].variables)}
+              for name, part in parts.items() for index, variable in enumerate(part.variables)}
     algorithm, keys, position, has_gauss, cached = np.random.get_state()
     arrays.update({
         "numpy_random/keys": keys, "numpy_random/numbers": np.array([position, has_gauss]),
@@ -92,7 +93,11 @@ def restore_variables(checkpoint, name, target, path):
     Raises:
         CheckpointError: if the saved variables do not fit ``target`` (another width, say).
     """
-    saved = [checkpoint[f"{name}/{index}"] for index in range(_count(checkpoint, name))]
+    count = _count(checkpoint, name)
+    if not count:
+        raise CheckpointError(f"{path} holds no {name}: it was saved by another recipe; resume "
+                              f"it with the recipe it was trained with")
+    saved = [checkpoint[f"{name}/{index}"] for index in range(count)]
     variables = list(target.variables)
     shapes = [tuple(v.shape) for v in variables]
     if [a.shape for a in saved] != shapes:

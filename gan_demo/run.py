@@ -27,6 +27,8 @@ from kerasutil.files import atomic_path, remove_stale_temporaries
 GRID_FROGS = 64
 GIF_MAX_FRAMES = 100
 GIF_SCALE = 2
+# grid frogs whose mean RMS difference (pixels in [0, 1]) falls below this are near-identical
+COLLAPSE_DIVERSITY = 0.02
 
 
 class Run:
@@ -35,8 +37,14 @@ class Run:
     stopped_by = None
     diverged_at = None
 
-    def begin(self, generator, discriminator, discriminator_learner, gan_learner):
-        """Return (first epoch, data cursor): (0, 0) for a new run."""
+    def begin(self, generator, discriminator, discriminator_learner, gan_learner,
+              extra_parts=None, sampler=None):
+        """Return (first epoch, data cursor): (0, 0) for a new run.
+
+        ``extra_parts`` (name: object with ``.variables``) are checkpointed too; ``sampler``
+        (default: the generator) draws the grids and becomes generator.keras, its outputs in
+        save_image's [0, 1].
+        """
         return 0, 0
 
     def log(self, text):
@@ -83,16 +91,20 @@ class TrainingRun(Run):
         self.losses = []
         self.stopped_by = None
         self.diverged_at = None
+        self.collapse_warned = False
+        self._peak_diversity = 0.0
         self._bar = None
         self._writer = None
         self._old_handlers = {}
 
     # -- the hooks program.main calls -------------------------------------------------------
 
-    def begin(self, generator, discriminator, discriminator_learner, gan_learner):
-        self.generator = generator
+    def begin(self, generator, discriminator, discriminator_learner, gan_learner,
+              extra_parts=None, sampler=None):
+        self.generator = sampler or generator
         self.parts = {"generator": generator, "discriminator": discriminator,
-                      "discriminator_learner": discriminator_learner, "gan_learner": gan_learner}
+                      "discriminator_learner": discriminator_learner, "gan_learner": gan_learner,
+                      **(extra_parts or {})}
         remove_stale_temporaries(self.output)
         first_epoch, start = (self._restore() if self.resume else (0, 0))
         if self.logdir:
@@ -172,7 +184,9 @@ class TrainingRun(Run):
 
     def save(self, epoch, start):
         """Write grid_{epoch}.png, losses.csv, losses.png and the checkpoint."""
-        grid = grid_image(self.generator(self.grid_latents, training=False))
+        images = np.asarray(self.generator(self.grid_latents, training=False))
+        self._watch_collapse(epoch, images)
+        grid = grid_image(images)
         save_picture(grid, os.path.join(self.output, f"grid_{epoch}.png"))
         self._write_losses_csv()
         plot_losses(self.losses, os.path.join(self.output, "losses.png"))
@@ -183,6 +197,20 @@ class TrainingRun(Run):
             with self._writer.as_default():
                 tf.summary.image("grid", np.asarray(grid)[None], step=epoch)
             self._writer.flush()
+
+    def _watch_collapse(self, epoch, images):
+        """Warn once when the grid's frogs, diverse before, have become near-identical."""
+        diversity = sample_diversity(images)
+        self._peak_diversity = max(self._peak_diversity, diversity)
+        # an untrained generator's frogs are alike too: only a fall from diversity is collapse
+        if self.collapse_warned or diversity >= COLLAPSE_DIVERSITY \
+                or self._peak_diversity < 3 * COLLAPSE_DIVERSITY:
+            return
+        self.collapse_warned = True
+        self.log(f"Warning: mode collapse at epoch {epoch}: the 64 frogs of grid_{epoch}.png "
+                 f"are near-identical (mean difference {diversity:.3f}, down from "
+                 f"{self._peak_diversity:.3f}). The tutorial's GAN often does this: train on, "
+                 f"or start again with another --seed, or try --recipe stable.")
 
     def _write_losses_csv(self):
         with atomic_path(os.path.join(self.output, "losses.csv")) as temporary:
@@ -228,6 +256,9 @@ class TrainingRun(Run):
         self.grid_latents = saved["grid_latents"]
         if self.reseed is not None:
             np.random.seed(self.reseed)  # a new path from here, e.g. around a divergence
+            for part in self.parts.values():
+                if hasattr(part, "reseed"):  # the stable recipe's own random numbers
+                    part.reseed(self.reseed)
         return int(saved["epoch"]) + 1, int(saved["start"])
 
     def _on_signal(self, signum, frame):
@@ -243,6 +274,20 @@ def _progress_bar(first_epoch, epochs, file=None):
     is not a terminal, so logs and CI output stay clean."""
     return tqdm(total=epochs, initial=first_epoch, unit="step", dynamic_ncols=True,
                 disable=None, desc="Epoch", file=file)
+
+
+def sample_diversity(images):
+    """The mean RMS difference between two of ``images`` (pixels clipped to [0, 1]).
+
+    About 0.3 for real frogs; near 0 when a generator draws the same frog for every input.
+    """
+    flat = np.clip(np.nan_to_num(np.asarray(images, np.float64)), 0, 1).reshape(len(images), -1)
+    if len(flat) < 2:
+        return 0.0
+    squares = np.sum(flat ** 2, axis=1)
+    distances = np.maximum(squares[:, None] + squares[None, :] - 2 * flat @ flat.T, 0)
+    pairs = ~np.eye(len(flat), dtype=bool)
+    return float(np.mean(np.sqrt(distances[pairs] / flat.shape[1])))
 
 
 def _grid_epoch(path):

@@ -1,0 +1,213 @@
+"""How close to real frogs a recipe gets in a fixed training budget: FID, KID and SWD.
+
+    python benchmarks/quality.py --recipe stable --minutes 30
+    python benchmarks/quality.py --recipe tutorial --minutes 30
+    python benchmarks/quality.py --floor            # real frogs: 2,500 against the other 2,500
+    python benchmarks/quality.py --recipe stable --steps 600 --no-augment   # an ablation
+
+Each run trains from scratch on ../shared/data/frog_pictures.zip (or --data) until the budget is
+spent (wall-clock --minutes, or --steps), then draws --count samples (5,000: as many as there
+are frogs) and scores them against all 5,000 real frogs. It writes samples.npz, a grid of 64
+samples and result.json to --out and appends one line to --results. The tutorial recipe runs
+program.py's own loop; the stable recipe gan_demo.stable's compiled step. FID and KID need the
+``fid`` extra (pip install -e '.[fid]'); SWD needs nothing more. Figures from different runs
+are comparable only when the machine was equally busy: run the recipes side by side.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from gan_demo import program  # noqa: E402
+from gan_demo.pictures import grid_image, save_picture  # noqa: E402
+from gan_demo.run import Run  # noqa: E402
+from gan_demo.stable import StableGan, StableRecipe  # noqa: E402
+from kerasutil import DataUtil  # noqa: E402
+from kerasutil.gan import to_pixels  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_DATA = os.path.join(HERE, "..", "..", "shared", "data", "frog_pictures.zip")
+
+
+class BudgetRun(Run):
+    """The tutorial's run, stopped when the budget is spent; it prints nothing."""
+
+    def __init__(self, seconds, steps):
+        self.deadline = time.perf_counter() + seconds if seconds else None
+        self.steps_left = steps
+        self.steps = 0
+
+    def log(self, text):
+        pass
+
+    def end_epoch(self, epoch, start, discriminator_loss, gan_loss):
+        self.steps += 1
+        self.loss = (discriminator_loss, gan_loss)
+        if self.steps_left is not None and self.steps >= self.steps_left:
+            return True
+        return self.deadline is not None and time.perf_counter() >= self.deadline
+
+
+def train_tutorial(args, seconds):
+    run = BudgetRun(seconds, args.steps)
+    generator, _ = program.main(data=args.data, epochs=10 ** 9, batch_size=args.batch or 8,
+                                output=os.path.join(args.out, "tutorial_pngs"), seed=args.seed,
+                                width=args.width, save_every=10 ** 9, run=run)
+    return generator, run.steps, args.batch or 8
+
+
+def train_stable(args, seconds, frogs):
+    recipe = StableRecipe(
+        batch_size=args.batch or StableRecipe.batch_size, optimizer=args.optimizer,
+        learning_rate=args.lr, augment=() if args.no_augment else StableRecipe.augment,
+        ema_decay=0.0 if args.no_ema else args.ema)
+    gan = StableGan(frogs, args.width, recipe, seed=args.seed)
+    deadline = time.perf_counter() + seconds if seconds else None
+    steps = 0
+    while True:
+        gan.train_step()
+        steps += 1
+        if args.steps is not None and steps >= args.steps:
+            break
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
+    return gan, steps, recipe.batch_size
+
+
+def draw_samples(generator, count, seed, batch=500):
+    """uint8 pixels of ``count`` samples, mapped exactly as save_image maps them."""
+    rng = np.random.default_rng(seed)
+    latent = rng.standard_normal((count, int(generator.input_shape[-1]))).astype(np.float32)
+    return np.concatenate([to_pixels(np.asarray(generator(latent[i:i + batch], training=False)))
+                           for i in range(0, count, batch)])
+
+
+def score(fake, real, fid):
+    """FID/KID (when the extra is installed and ``fid``) and SWD of fake against real pixels."""
+    from gan_demo import evaluate
+    return evaluate.evaluate_pixels(fake, real, fid=fid)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recipe", choices=("stable", "tutorial"), default="stable")
+    parser.add_argument("--minutes", type=float, default=None, help="wall-clock training budget")
+    parser.add_argument("--steps", type=int, default=None, help="or a budget in steps")
+    parser.add_argument("--width", type=int, default=None,
+                        help="generator channels [256 tutorial, 64 stable]")
+    parser.add_argument("--batch", type=int, default=None, help="[8 tutorial, 64 stable]")
+    parser.add_argument("--optimizer", choices=("adam", "adadelta"), default="adam")
+    parser.add_argument("--lr", type=float, default=StableRecipe.learning_rate)
+    parser.add_argument("--ema", type=float, default=StableRecipe.ema_decay)
+    parser.add_argument("--no-augment", action="store_true")
+    parser.add_argument("--no-ema", action="store_true")
+    parser.add_argument("--count", type=int, default=5000, help="samples to score")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None, help="TensorFlow CPU threads")
+    parser.add_argument("--no-fid", action="store_true", help="SWD only")
+    parser.add_argument("--floor", action="store_true",
+                        help="score 2,500 real frogs against the other 2,500 and stop")
+    parser.add_argument("--score", nargs="+", default=None, metavar="RUN_DIR",
+                        help="score the samples earlier runs left unscored, and stop")
+    parser.add_argument("--data", default=DEFAULT_DATA)
+    parser.add_argument("--out", default=None, help="folder for samples, grid and result")
+    parser.add_argument("--results", default=os.path.join(HERE, "quality_results.jsonl"))
+    args = parser.parse_args()
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    frogs = DataUtil.load_frog_pictures(args.data)
+    real = to_pixels(frogs)
+    if args.floor:
+        order = np.random.default_rng(args.seed).permutation(len(real))
+        half = len(real) // 2
+        result = {"run": "real frogs 2,500 vs 2,500",
+                  **score(real[order[:half]], real[order[half:]], not args.no_fid)}
+        print(json.dumps(result))
+        return
+    if args.score:
+        return rescore(args, real)
+    if args.minutes is None and args.steps is None:
+        parser.error("give a budget: --minutes or --steps")
+    args.width = args.width or (program.tutorial_width if args.recipe == "tutorial" else 64)
+    name = _run_name(args)
+    args.out = args.out or os.path.join(HERE, "quality_runs", name)
+    os.makedirs(args.out, exist_ok=True)
+    seconds = args.minutes * 60 if args.minutes else None
+    began = time.perf_counter()
+    samplers = {}
+    if args.recipe == "tutorial":
+        samplers[""], steps, batch = train_tutorial(args, seconds)
+    else:
+        gan, steps, batch = train_stable(args, seconds, frogs)
+        samplers[""] = gan.sampler
+        if not args.no_ema:  # the ablation of the average comes free: score the raw generator
+            samplers["-raw"] = tf.keras.Sequential(
+                [gan.generator, tf.keras.layers.Rescaling(0.5, offset=0.5)])
+    trained = time.perf_counter() - began
+    for suffix, sampler in samplers.items():
+        fake = draw_samples(sampler, args.count, seed=args.seed + 1)
+        np.savez_compressed(os.path.join(args.out, f"samples{suffix}.npz"), images=fake)
+        save_picture(grid_image(fake[:64] / 255.0), os.path.join(args.out, f"grid{suffix}.png"))
+        result = {"run": name + suffix, "steps": steps, "batch": batch, "width": args.width,
+                  "train_seconds": round(trained, 1), "images_per_second": round(
+                      steps * batch / trained, 1), "count": args.count}
+        _record(args, suffix, result, fake, real)
+
+
+def _record(args, suffix, result, fake, real):
+    try:
+        result.update(score(fake, real, not args.no_fid))
+    except ImportError as error:  # scored later with --score
+        result["unscored"] = str(error)
+    with open(os.path.join(args.out, f"result{suffix}.json"), "w") as file:
+        json.dump(result, file, indent=1)
+    with open(args.results, "a") as file:
+        file.write(json.dumps(result) + "\n")
+    print(json.dumps(result), flush=True)
+
+
+def rescore(args, real):
+    """Score the samples of earlier runs whose scoring was skipped."""
+    for folder in args.score:
+        for name in sorted(os.listdir(folder)):
+            if name.startswith("result") and name.endswith(".json"):
+                suffix = name[len("result"):-len(".json")]
+                with open(os.path.join(folder, name)) as file:
+                    result = json.load(file)
+                result.pop("unscored", None)
+                with np.load(os.path.join(folder, f"samples{suffix}.npz")) as saved:
+                    fake = saved["images"]
+                args.out = folder
+                _record(args, suffix, result, fake, real)
+
+
+def _run_name(args):
+    parts = [args.recipe, f"w{args.width}"]
+    if args.batch:
+        parts.append(f"b{args.batch}")
+    parts.append(f"{args.minutes:g}min" if args.minutes else f"{args.steps}steps")
+    if args.recipe == "stable":
+        if args.optimizer != "adam":
+            parts.append(args.optimizer)
+        if args.lr != StableRecipe.learning_rate:
+            parts.append(f"lr{args.lr:g}")
+        if args.no_augment:
+            parts.append("noaug")
+        if args.no_ema:
+            parts.append("noema")
+        elif args.ema != StableRecipe.ema_decay:
+            parts.append(f"ema{args.ema:g}")
+    return "-".join(parts)
+
+
+if __name__ == "__main__":
+    main()

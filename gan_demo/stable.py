@@ -1,0 +1,237 @@
+"""The stable recipe: the tutorial's two networks, trained the way GANs are trained today.
+
+``python -m gan_demo --recipe stable`` keeps the tutorial's generator and discriminator and
+changes how they learn (each change measured in benchmarks/quality.py; see the README):
+
+* the frogs in [-1, 1], the range of the generator's tanh (the tutorial feeds [0, 1], so a
+  generator pixel can never be as dark as it is bright);
+* Adam (learning rate 2e-4, beta_1 0.5) instead of AdaDelta;
+* a larger batch (64 instead of 8);
+* DiffAugment: the same random colour change, shift and cutout on real and fake images in both
+  steps, so the discriminator cannot simply memorise 5,000 frogs;
+* an exponential moving average (EMA) of the generator's weights, warmed up from the start;
+  grids, checkpoints' samples and generator.keras use the average, which is far less noisy.
+
+One training step is one compiled TensorFlow function: it draws the noise and the batch of real
+frogs (kept on the device), trains the discriminator, trains the generator through the frozen
+discriminator, and updates the average. Nothing goes back and forth through NumPy.
+"""
+
+import os
+from dataclasses import dataclass, field, replace
+
+import keras
+import tensorflow as tf
+
+from gan_demo.checkpoint import restore_variables
+from gan_demo.program import create_discriminator, create_generator, latent_dimensions
+from gan_demo.run import Run
+from kerasutil import DataUtil, Gan
+from kerasutil.augment import POLICIES, diff_augment
+
+# the generator's channel count the stable recipe trains by default (the tutorial's is 256)
+STABLE_WIDTH = 64
+
+
+@dataclass(frozen=True)
+class StableRecipe:
+    """The stable recipe's hyperparameters, in one place.
+
+    Args:
+        batch_size: real images per step (and as many fakes).
+        optimizer: "adam", or "adadelta" for the tutorial's AdaDelta (lr 1, rho 0.95).
+        learning_rate, beta_1: Adam's settings for both networks.
+        augment: the DiffAugment operations, () for none.
+        ema_decay: the generator average's decay; 0 samples the raw generator.
+    """
+
+    batch_size: int = 64
+    optimizer: str = "adam"
+    learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    augment: tuple = field(default=POLICIES)
+    ema_decay: float = 0.999
+
+    def __post_init__(self):
+        if self.optimizer not in ("adam", "adadelta"):
+            raise ValueError(f"optimizer must be 'adam' or 'adadelta', got {self.optimizer!r}")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay!r}")
+
+    def learner(self):
+        """A new optimizer for one network."""
+        if self.optimizer == "adadelta":
+            return keras.optimizers.Adadelta(learning_rate=1.0, rho=0.95, epsilon=1e-8)
+        return keras.optimizers.Adam(learning_rate=self.learning_rate, beta_1=self.beta_1)
+
+
+class StableGan:
+    """The tutorial's networks, an average of the generator, and one compiled training step.
+
+    Label convention as in the tutorial: the discriminator outputs P(fake); fakes are 1, real
+    frogs 0. The losses are the tutorial's binary cross-entropies, computed from the
+    discriminator's logits (the input of its sigmoid) so they cannot saturate.
+
+    Args:
+        frogs: float32 images (count, 32, 32, 3) in [0, 1], as DataUtil loads them.
+        width: the generator's channel count (the tutorial's 256).
+        recipe: a :class:`StableRecipe`.
+        seed: seed of the step's random numbers (noise, batches, augmentation); None for fresh.
+
+    Example:
+        >>> import numpy as np
+        >>> gan = StableGan(np.zeros((16, 32, 32, 3), np.float32), width=8,
+        ...                 recipe=StableRecipe(batch_size=4), seed=1)
+        >>> d_loss, g_loss = gan.train_step()
+        >>> gan.sampler(np.zeros((1, 32), np.float32)).shape
+        TensorShape([1, 32, 32, 3])
+    """
+
+    def __init__(self, frogs, width, recipe=StableRecipe(), seed=None):
+        self.recipe = recipe
+        self.generator = create_generator(width)
+        self.discriminator = create_discriminator(width)
+        # the same weights up to the sigmoid: the losses take logits
+        self.critic = keras.Model(self.discriminator.input, self.discriminator.layers[-1].input)
+        self.average = create_generator(width)
+        for mine, theirs in zip(self.average.variables, self.generator.variables):
+            mine.assign(theirs)
+        # what the tools sample from: the average, mapped to save_image's [0, 1]
+        self.sampler = keras.Model(
+            self.average.input, keras.layers.Rescaling(0.5, offset=0.5)(self.average.output),
+            name="generator")
+        # the frogs live on the device once, in the tanh's range
+        self.frogs = tf.constant(frogs * 2 - 1, dtype=tf.float32)
+        self.rng = (tf.random.Generator.from_seed(seed) if seed is not None
+                    else tf.random.Generator.from_non_deterministic_state())
+        self.discriminator_learner = recipe.learner()
+        self.generator_learner = recipe.learner()
+        self.discriminator_learner.build(self.discriminator.trainable_variables)
+        self.generator_learner.build(self.generator.trainable_variables)
+        self.train_step = tf.function(self._train_step)
+
+    @property
+    def parts(self):
+        """Everything a checkpoint must hold to continue this run exactly."""
+        return {"generator": self.generator, "discriminator": self.discriminator,
+                "discriminator_learner": self.discriminator_learner,
+                "gan_learner": self.generator_learner, "average": self.average,
+                "random": RandomState(self.rng)}
+
+    def _augment(self, images):
+        return diff_augment(images, self.rng, self.recipe.augment) if self.recipe.augment \
+            else images
+
+    def _train_step(self):
+        """One discriminator step, then one generator step; returns both losses."""
+        return self.discriminator_step(), self.generator_step()
+
+    def discriminator_step(self):
+        """Train the discriminator on a batch of fakes (label 1) and real frogs (label 0)."""
+        batch = self.recipe.batch_size
+        latent = self.rng.normal((batch, latent_dimensions))
+        index = self.rng.uniform((batch,), 0, tf.shape(self.frogs, out_type=tf.int64)[0],
+                                 dtype=tf.int64)
+        real = tf.gather(self.frogs, index)
+        fake = self.generator(latent, training=True)
+        with tf.GradientTape() as tape:
+            logits = self.critic(self._augment(tf.concat([fake, real], 0)), training=True)
+            fake_logits, real_logits = logits[:batch], logits[batch:]
+            # cross-entropy: -log(sigmoid(l)) = softplus(-l); -log(1 - sigmoid(l)) = softplus(l)
+            loss = (tf.reduce_mean(tf.nn.softplus(-fake_logits))
+                    + tf.reduce_mean(tf.nn.softplus(real_logits))) / 2
+        variables = self.discriminator.trainable_variables
+        self.discriminator_learner.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    def generator_step(self):
+        """Train the generator to make the discriminator say "real" (0), then update the
+        average; only the generator's weights move."""
+        latent = self.rng.normal((self.recipe.batch_size, latent_dimensions))
+        with tf.GradientTape() as tape:
+            logits = self.critic(self._augment(self.generator(latent, training=True)),
+                                 training=True)
+            loss = tf.reduce_mean(tf.nn.softplus(logits))
+        variables = self.generator.trainable_variables
+        self.generator_learner.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self._update_average()
+        return loss
+
+    def _update_average(self):
+        # warm-up: early on the average follows the generator closely, or its samples would
+        # stay near the random initial weights for thousands of steps
+        step = tf.cast(self.generator_learner.iterations, tf.float32)
+        decay = tf.minimum(self.recipe.ema_decay, (1 + step) / (10 + step))
+        for mine, theirs in zip(self.average.trainable_variables,
+                                self.generator.trainable_variables):
+            mine.assign(decay * mine + (1 - decay) * theirs)
+
+
+class RandomState:
+    """The training step's random generator, as a checkpoint part."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.variables = [rng.state]
+
+    def reseed(self, seed):
+        """Take another path from here (``--resume --seed N``)."""
+        self.rng.reset_from_seed(seed)
+
+
+def main(data="frog_pictures.zip", epochs=100_000, batch_size=None, output="images", seed=None,
+         width=STABLE_WIDTH, save_every=1000, run=None, recipe=None):
+    """Train the tutorial's networks with the stable recipe; program.main's loop, compiled.
+
+    Args are program.main's; ``batch_size`` None takes the recipe's (64), ``recipe`` None
+    the default :class:`StableRecipe`.
+
+    Returns:
+        The :class:`StableGan`.
+
+    Raises:
+        kerasutil.DataError: if the frog data is missing or malformed.
+    """
+    run = run or Run()
+    recipe = recipe or StableRecipe()
+    if batch_size is not None:
+        recipe = replace(recipe, batch_size=batch_size)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+
+    run.log("Loading data files...")
+    training_data = DataUtil.load_frog_pictures(data)
+    gan = StableGan(training_data, width, recipe, seed)
+    os.makedirs(output, exist_ok=True)
+    parts = gan.parts
+    first_epoch, _ = run.begin(*(parts.pop(name) for name in (
+        "generator", "discriminator", "discriminator_learner", "gan_learner")),
+        extra_parts=parts, sampler=gan.sampler)
+
+    run.log("Training Gan (stable recipe)...")
+    for epoch in range(first_epoch, epochs):
+        # one compiled step: a discriminator step, a generator step, the average's update
+        discriminator_loss, gan_loss = (float(loss) for loss in gan.train_step())
+
+        if epoch % 100 == 0:
+            run.log(f"Epoch: {epoch}, Discriminator loss: {discriminator_loss}, "
+                    f"Gan loss: {gan_loss}")
+
+        if epoch % save_every == 0:
+            # (NumPy's random numbers: the step's own stay the same whatever --save-every is)
+            frog = Gan.generate_images(gan.sampler, 1, latent_dimensions)[0]
+            Gan.save_image(frog, 32, 32, os.path.join(output, f"generated_frog_{epoch}.png"))
+
+        if run.end_epoch(epoch, 0, discriminator_loss, gan_loss):
+            break
+
+    run.finish()
+    return gan
+
+
+def load_sampler(checkpoint, path):
+    """The average generator of a stable-recipe checkpoint, with outputs in [0, 1]."""
+    average = create_generator(checkpoint["settings"]["width"])
+    restore_variables(checkpoint, "average", average, path)
+    return keras.Model(average.input,
+                       keras.layers.Rescaling(0.5, offset=0.5)(average.output), name="generator")

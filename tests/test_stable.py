@@ -1,0 +1,196 @@
+"""The stable recipe: which weights each step moves, the average, the sampler, exact resume."""
+
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+
+from gan_demo import sample
+from gan_demo.checkpoint import read_checkpoint
+from gan_demo.cli import main
+from gan_demo.stable import StableGan, StableRecipe
+
+LATENT = 32
+
+
+def make_gan(seed=1, **recipe):
+    keras.utils.set_random_seed(seed)
+    frogs = np.random.default_rng(seed).random((64, 32, 32, 3), dtype=np.float32)
+    return StableGan(frogs, width=8, recipe=StableRecipe(**{"batch_size": 4, **recipe}),
+                     seed=seed)
+
+
+def values(network):
+    return [np.array(v) for v in network.trainable_variables]
+
+
+def moved(before, network):
+    return [not np.array_equal(a, b) for a, b in zip(before, values(network))]
+
+
+def test_the_frogs_sit_on_the_device_in_the_tanh_range():
+    gan = make_gan()
+    assert isinstance(gan.frogs, tf.Tensor) and gan.frogs.shape == (64, 32, 32, 3)
+    assert float(tf.reduce_min(gan.frogs)) >= -1 and float(tf.reduce_max(gan.frogs)) <= 1
+    assert float(tf.reduce_min(gan.frogs)) < -0.9 and float(tf.reduce_max(gan.frogs)) > 0.9
+
+
+def test_the_critic_is_the_discriminator_before_its_sigmoid():
+    gan = make_gan()
+    images = tf.random.uniform((3, 32, 32, 3), -1, 1, seed=4)
+    assert np.allclose(tf.sigmoid(gan.critic(images)), gan.discriminator(images), atol=1e-6)
+    assert gan.critic.trainable_variables[0] is gan.discriminator.trainable_variables[0]
+
+
+def test_the_discriminator_step_moves_only_the_discriminator():
+    gan = make_gan()
+    generator, discriminator = values(gan.generator), values(gan.discriminator)
+    gan.discriminator_step()
+    assert all(moved(discriminator, gan.discriminator))
+    assert not any(moved(generator, gan.generator))
+
+
+def test_the_generator_step_moves_only_the_generator_and_its_average():
+    gan = make_gan()
+    generator, discriminator, average = (values(gan.generator), values(gan.discriminator),
+                                         values(gan.average))
+    gan.generator_step()
+    assert all(moved(generator, gan.generator)) and all(moved(average, gan.average))
+    assert not any(moved(discriminator, gan.discriminator))
+
+
+def test_the_average_is_warmed_up_then_decays_at_0_999():
+    gan = make_gan()
+    start = values(gan.generator)
+    assert all(np.array_equal(a, b) for a, b in zip(start, values(gan.average)))
+    gan.generator_step()
+    # first update: decay = min(0.999, (1 + 1) / (10 + 1)) = 2/11
+    expected = [2 / 11 * a + 9 / 11 * b for a, b in zip(start, values(gan.generator))]
+    assert all(np.allclose(e, a, atol=1e-6) for e, a in zip(expected, values(gan.average)))
+    gan.generator_learner.iterations.assign(100_000)
+    average, generator = values(gan.average), values(gan.generator)
+    gan._update_average()  # late in training the cap holds: 0.999
+    expected = [0.999 * a + 0.001 * g for a, g in zip(average, generator)]
+    assert all(np.allclose(e, a, atol=1e-6) for e, a in zip(expected, values(gan.average)))
+
+
+def test_without_the_average_the_sampler_draws_the_raw_generator():
+    gan = make_gan(ema_decay=0.0)
+    gan.train_step()
+    latent = np.random.default_rng(0).standard_normal((5, LATENT)).astype(np.float32)
+    assert np.allclose(gan.sampler(latent), (gan.generator(latent) + 1) / 2, atol=1e-6)
+
+
+def test_the_sampler_maps_the_average_to_save_images_range():
+    gan = make_gan()
+    gan.train_step()
+    latent = np.random.default_rng(0).standard_normal((5, LATENT)).astype(np.float32)
+    assert np.allclose(gan.sampler(latent), (gan.average(latent) + 1) / 2, atol=1e-6)
+
+
+def test_a_seed_repeats_the_losses_and_another_seed_changes_them():
+    def losses(seed):
+        gan = make_gan(seed)
+        return [tuple(float(x) for x in gan.train_step()) for _ in range(3)]
+
+    assert losses(2) == losses(2) != losses(3)
+
+
+def test_the_first_losses_are_near_log_2():
+    discriminator_loss, gan_loss = make_gan().train_step()
+    assert abs(float(discriminator_loss) - np.log(2)) < 0.1
+    assert abs(float(gan_loss) - np.log(2)) < 0.1
+
+
+@pytest.mark.parametrize("wrong, message", [
+    ({"optimizer": "sgd"}, "optimizer must be 'adam' or 'adadelta', got 'sgd'"),
+    ({"ema_decay": 1.0}, r"ema_decay must be in \[0, 1\), got 1.0"),
+])
+def test_a_bad_recipe_is_refused(wrong, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        StableRecipe(**wrong)
+
+
+def test_adadelta_is_the_tutorials():
+    learner = StableRecipe(optimizer="adadelta").learner()
+    assert isinstance(learner, keras.optimizers.Adadelta)
+    assert (float(learner.learning_rate), learner.rho, learner.epsilon) == (1.0, 0.95, 1e-8)
+    adam = StableRecipe().learner()
+    assert isinstance(adam, keras.optimizers.Adam)
+    assert (round(float(adam.learning_rate), 6), adam.beta_1) == (2e-4, 0.5)
+
+
+# -- the command line ----------------------------------------------------------------------
+
+SMALL = ["--recipe", "stable", "--width", "8", "--batch-size", "4", "--save-every", "10",
+         "--seed", "5"]
+
+
+def run_cli(frog_zip, output, *args):
+    result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(output), *args])
+    return result
+
+
+def losses(output):
+    with open(output / "losses.csv", newline="") as file:
+        return list(csv.reader(file))
+
+
+def test_a_stopped_and_resumed_stable_run_equals_an_unbroken_one(frog_zip, tmp_path):
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    assert run_cli(frog_zip, whole, *SMALL, "--epochs", "24").exit_code == 0
+    assert run_cli(frog_zip, broken, *SMALL, "--epochs", "12").exit_code == 0
+    resumed = run_cli(frog_zip, broken, "--resume", "--epochs", "24", "--save-every", "10")
+    assert resumed.exit_code == 0, resumed.output
+    assert losses(broken) == losses(whole) and len(losses(whole)) == 25
+    saved = read_checkpoint(broken / "checkpoint.npz")
+    assert saved["settings"] == {"format": 1, "recipe": "stable", "width": 8, "batch_size": 4,
+                                 "latent_dimensions": 32}
+    unbroken = read_checkpoint(whole / "checkpoint.npz")
+    for key in ("average/0", "random/0", "gan_learner/0", "discriminator/0"):
+        assert np.array_equal(saved[key], unbroken[key])
+
+
+def test_generate_draws_from_the_average(frog_zip, tmp_path):
+    output = tmp_path / "run"
+    assert run_cli(frog_zip, output, *SMALL, "--epochs", "3").exit_code == 0
+    path = str(output / "checkpoint.npz")
+    sampler = sample.load_generator(path)
+    saved = read_checkpoint(path)
+    latent = np.random.default_rng(0).standard_normal((4, LATENT)).astype(np.float32)
+    # the sampler is the saved average, rescaled: recompute it from the raw arrays
+    average = make_gan().average
+    for variable, index in zip(average.variables, range(len(average.variables))):
+        variable.assign(saved[f"average/{index}"])
+    assert np.allclose(sampler(latent), (average(latent) + 1) / 2, atol=1e-6)
+    keras_file = sample.load_generator(str(output / "generator.keras"))
+    assert np.allclose(keras_file(latent), sampler(latent), atol=1e-6)
+
+
+def test_resuming_with_another_recipe_is_one_line(frog_zip, tmp_path):
+    output = tmp_path / "run"
+    assert run_cli(frog_zip, output, *SMALL, "--epochs", "2").exit_code == 0
+    result = run_cli(frog_zip, output, "--resume", "--recipe", "tutorial", "--epochs", "4")
+    assert result.exit_code == 2
+    assert result.output == (f"Error: the run in '{output}' was trained with --recipe stable, "
+                             f"not tutorial: drop --recipe to resume it\n")
+
+
+def test_a_tutorial_checkpoint_from_before_recipes_resumes_as_the_tutorial(frog_zip, tmp_path):
+    output = tmp_path / "run"
+    args = ["--width", "8", "--batch-size", "4", "--save-every", "10", "--seed", "1"]
+    assert run_cli(frog_zip, output, *args, "--epochs", "2").exit_code == 0
+    # drop the recipe from the settings, as a checkpoint saved by the first release has none
+    with np.load(output / "checkpoint.npz") as archive:
+        arrays = dict(archive)
+    settings = read_checkpoint(output / "checkpoint.npz")["settings"]
+    del settings["recipe"]
+    arrays["settings"] = np.array(json.dumps(settings))
+    np.savez(output / "checkpoint.npz", **arrays)
+    result = run_cli(frog_zip, output, "--resume", "--epochs", "3")
+    assert result.exit_code == 0, result.output
+    assert "stable recipe" not in result.output and len(losses(output)) == 4
