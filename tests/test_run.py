@@ -16,7 +16,7 @@ from PIL import Image
 
 from gan_demo.checkpoint import read_checkpoint
 from gan_demo.cli import _resume_command, main
-from gan_demo.run import TrainingRun, _progress_bar
+from gan_demo.run import TrainingRun, _progress_bar, sample_diversity
 
 # narrow networks: the run's machinery is under test, not the tutorial's arithmetic
 SMALL = ["--width", "16", "--save-every", "10"]
@@ -176,3 +176,44 @@ def test_the_resume_hint_repeats_the_options_that_change_the_run():
     # width and batch size come back from the checkpoint; the seed is in its random state
     assert _resume_command(context, "images") == (
         "python -m gan_demo --resume --data 'my frogs.zip' --epochs 5000 --save-every 100")
+
+
+# -- the mode-collapse watch -----------------------------------------------------------------
+
+def test_sample_diversity_is_the_mean_rms_difference_between_two_images():
+    assert sample_diversity(np.full((8, 32, 32, 3), 0.5)) == 0.0
+    black_and_white = np.stack([np.zeros((32, 32, 3)), np.ones((32, 32, 3))])
+    assert sample_diversity(black_and_white) == pytest.approx(1.0)
+    # values outside [0, 1] count as the pixels they become
+    assert sample_diversity(black_and_white * 3 - 1) == pytest.approx(1.0)
+
+
+def diverse(seed):
+    return np.random.default_rng(seed).random((64, 32, 32, 3))
+
+
+def collapsed(seed):
+    return np.full((64, 32, 32, 3), 0.4) + 0.01 * diverse(seed)
+
+
+def watch(tmp_path, grids):
+    run = TrainingRun(str(tmp_path), epochs=100, save_every=10, settings={})
+    for epoch, images in grids:
+        run._watch_collapse(epoch, images)
+    return run
+
+
+def test_a_collapse_after_diverse_frogs_is_warned_once(tmp_path, capsys):
+    run = watch(tmp_path, [(0, collapsed(0)), (10, diverse(1)), (20, collapsed(2)),
+                           (30, collapsed(3))])
+    lines = capsys.readouterr().out.splitlines()
+    assert run.collapse_warned and len(lines) == 1
+    assert lines[0].startswith("Warning: mode collapse at epoch 20: the 64 frogs of "
+                               "grid_20.png are near-identical (mean difference 0.004, down "
+                               "from 0.408).")
+    assert lines[0].endswith("try --recipe stable.")
+
+
+def test_an_untrained_generators_alike_frogs_are_not_a_collapse(tmp_path, capsys):
+    run = watch(tmp_path, [(0, collapsed(0)), (10, collapsed(1))])
+    assert not run.collapse_warned and capsys.readouterr().out == ""
