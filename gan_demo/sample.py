@@ -1,6 +1,8 @@
-"""Frogs from a trained generator: a grid, separate PNGs, or a GIF walking through latent space."""
+"""Frogs from a trained generator: a grid, separate PNGs, a GIF walking through latent space, or
+an .npz of pixels for scoring (``python -m gan_demo evaluate --samples``)."""
 
 import os
+import zipfile
 
 import keras
 import numpy as np
@@ -10,10 +12,16 @@ from gan_demo.pictures import grid_image, save_gif, save_picture
 from gan_demo.program import create_generator
 from kerasutil import Gan
 from kerasutil.data import DataError
+from kerasutil.files import atomic_path
+from kerasutil.gan import to_pixels
 
 # an interpolation walks through this many latent points and back, this many frames apart
 WALK_POINTS = 4
 WALK_FRAMES = 12
+# the generator draws this many frogs at a time, so memory stays flat for 50,000
+GENERATE_BATCH = 500
+# the key of the pixels in a samples .npz
+SAMPLES_KEY = "images"
 
 
 def load_generator(path):
@@ -52,6 +60,62 @@ def write_grid(generator, count, path, rng):
     """Write ``count`` frogs as one grid PNG."""
     images = Gan.generate_images(generator, count, latent_dimensions(generator), rng=rng)
     save_picture(grid_image(images), path)
+
+
+def generate_pixels(generator, count, rng, batch_size=GENERATE_BATCH):
+    """``count`` frogs as uint8 RGB pixels, mapped as ``Gan.save_image`` maps them.
+
+    The latent vectors are drawn at once, as ``Gan.generate_images`` draws them (so a seed
+    gives the frogs of the grid with that seed), and run through the generator
+    ``batch_size`` at a time.
+
+    Returns:
+        A uint8 array (count, height, width, 3).
+    """
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+        raise ValueError(f"count must be a positive int, got {count!r}")
+    latent = rng.standard_normal((count, latent_dimensions(generator))).astype(np.float32)
+    pixels = np.empty((count,) + tuple(generator.output_shape[1:]), np.uint8)
+    for start in range(0, count, batch_size):
+        batch = latent[start:start + batch_size]
+        pixels[start:start + len(batch)] = to_pixels(generator(batch, training=False))
+    return pixels
+
+
+def write_npz(generator, count, path, rng, batch_size=GENERATE_BATCH):
+    """Write ``count`` frogs to an .npz whose key "images" holds uint8 (count, 32, 32, 3)."""
+    pixels = generate_pixels(generator, count, rng, batch_size)
+    with atomic_path(path) as temporary:
+        np.savez(temporary, **{SAMPLES_KEY: pixels})
+    return pixels
+
+
+def load_samples(path):
+    """Read the frogs ``write_npz`` wrote: uint8 RGB pixels (n, height, width, 3).
+
+    Raises:
+        DataError: the file is missing, not an .npz (pickled objects are refused), or has no
+            "images" of uint8 RGB pixels.
+    """
+    path = os.fspath(path)
+    remedy = "pass the .npz that `python -m gan_demo generate --output samples.npz` writes"
+    if not os.path.isfile(path):
+        raise DataError(f"no samples at '{path}': {remedy}")
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            if SAMPLES_KEY not in saved.files:
+                raise DataError(f"{path} has no \"{SAMPLES_KEY}\" array (it holds "
+                                f"{', '.join(saved.files) or 'nothing'}): {remedy}")
+            pixels = saved[SAMPLES_KEY]
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        if isinstance(error, DataError):
+            raise
+        reason = " ".join(str(error).split())[:200]
+        raise DataError(f"{path} cannot be read as an .npz ({reason}): {remedy}") from None
+    if pixels.dtype != np.uint8 or pixels.ndim != 4 or pixels.shape[-1] != 3 or not len(pixels):
+        raise DataError(f"{path}: \"{SAMPLES_KEY}\" is {pixels.dtype} {pixels.shape}, not uint8 "
+                        f"RGB pixels (n, height, width, 3): {remedy}")
+    return pixels
 
 
 def write_separate(generator, count, folder, rng):

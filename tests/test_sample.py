@@ -19,6 +19,7 @@ from gan_demo.pictures import grid_image
 from gan_demo.program import create_discriminator, create_generator
 from gan_demo.run import TrainingRun
 from gan_demo.sample import slerp
+from kerasutil.data import DataError
 from kerasutil.gan import to_pixels
 
 SETTINGS = {"width": 8, "batch_size": 2, "latent_dimensions": 32}
@@ -363,3 +364,111 @@ def test_slerp_falls_back_to_a_straight_line_for_parallel_vectors(factor):
         got = slerp(a, b, t)
         assert np.all(np.isfinite(got))
         np.testing.assert_allclose(got, (1 - t) * a + t * b, rtol=1e-15)
+
+
+# -- pixels for scoring: an .npz -----------------------------------------------------------------
+
+def test_an_npz_output_holds_exactly_the_pixels_save_image_would_write(saved, tmp_path):
+    output = tmp_path / "samples.npz"
+    result = generate("--checkpoint", saved.checkpoint, "--count", "10", "--seed", "5",
+                      "--output", str(output))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Wrote 10 frogs to {output}\n"
+    assert os.listdir(tmp_path) == ["samples.npz"]
+    with np.load(output, allow_pickle=False) as saved_pixels:
+        assert saved_pixels.files == ["images"]
+        images = saved_pixels["images"]
+    assert images.dtype == np.uint8 and images.shape == (10, 32, 32, 3)
+    np.testing.assert_array_equal(images, to_pixels(frogs(saved.generator, 10, 5)))
+    assert len(np.unique(images)) > 100  # colourful frogs, where a misplaced one would show
+    # the same seed draws the same frogs as the grid
+    grid = tmp_path / "grid.png"
+    generate("--checkpoint", saved.checkpoint, "--count", "10", "--seed", "5",
+             "--output", str(grid))
+    np.testing.assert_array_equal(read_png(grid), np.asarray(grid_image(images / 255)))
+
+
+def test_pixels_are_generated_in_batches_that_give_the_same_frogs(saved):
+    calls = []
+
+    def recording(latent, training):
+        calls.append(len(latent))
+        return saved.generator(latent, training=training)
+
+    recording.input_shape, recording.output_shape = (None, 32), (None, 32, 32, 3)
+    pixels = sample.generate_pixels(recording, 10, np.random.default_rng(9), batch_size=4)
+    assert calls == [4, 4, 2]
+    latent = np.random.default_rng(9).standard_normal((10, 32)).astype(np.float32)
+    expected = np.concatenate([to_pixels(saved.generator(latent[i:i + 4], training=False))
+                               for i in (0, 4, 8)])
+    np.testing.assert_array_equal(pixels, expected)
+    whole = to_pixels(saved.generator(latent, training=False)).astype(int)
+    assert np.abs(pixels.astype(int) - whole).max() <= 1  # one batch or three: the same frogs
+    assert sample.GENERATE_BATCH == 500
+
+
+def test_up_to_50000_frogs_go_to_an_npz_but_at_most_10000_into_a_picture(saved, tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = generate("--checkpoint", saved.keras, "--count", "10001")
+    assert_one_line_error(result, "--count 10,001 is too many frogs for a picture (at most "
+                                  "10,000): write an .npz (--output samples.npz) for up to 50,000")
+    result = generate("--checkpoint", saved.keras, "--count", "50001", "--output", "s.npz")
+    assert_one_line_error(result, "Invalid value for '--count': 50001 is not in the range "
+                                  "1<=x<=50000.")
+    assert os.listdir(tmp_path) == []
+    # 10,001 frogs are fine in an .npz; drawn 500 at a time
+    result = generate("--checkpoint", saved.keras, "--count", "10001", "--output", "s.npz")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Wrote 10,001 frogs to s.npz\n"
+    with np.load("s.npz") as saved_pixels:
+        assert saved_pixels["images"].shape == (10001, 32, 32, 3)
+
+
+def test_an_npz_cannot_be_combined_with_separate_or_interpolate(saved, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for flag in ("--separate", "--interpolate"):
+        result = generate("--checkpoint", saved.keras, flag, "--output", "s.npz")
+        assert_one_line_error(result, f"--output s.npz writes the frogs' pixels: drop {flag}, "
+                                      f"or write a picture")
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_npz_in_a_folder_that_cannot_be_made_exits_2_with_one_line(saved, tmp_path):
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    result = generate("--checkpoint", saved.keras, "--output",
+                      str(tmp_path / "blocker" / "s.npz"))
+    assert_one_line_error(result, f"--output '{tmp_path / 'blocker'}' cannot be created: File "
+                                  f"exists; choose a folder you can write to")
+    assert os.listdir(tmp_path) == ["blocker"]
+
+
+def test_load_samples_reads_what_generate_wrote_and_refuses_anything_else(saved, tmp_path):
+    path = tmp_path / "s.npz"
+    written = sample.write_npz(saved.generator, 3, path, np.random.default_rng(1))
+    np.testing.assert_array_equal(sample.load_samples(path), written)
+    remedy = "pass the .npz that `python -m gan_demo generate --output samples.npz` writes"
+    cases = {
+        "missing.npz": f"no samples at '{tmp_path / 'missing.npz'}': {remedy}",
+        "other.npz": f"{tmp_path / 'other.npz'} has no \"images\" array (it holds pixels): "
+                     f"{remedy}",
+        "float.npz": f"{tmp_path / 'float.npz'}: \"images\" is float32 (3, 32, 32, 3), not uint8 "
+                     f"RGB pixels (n, height, width, 3): {remedy}",
+        "gray.npz": f"{tmp_path / 'gray.npz'}: \"images\" is uint8 (3, 32, 32), not uint8 RGB "
+                    f"pixels (n, height, width, 3): {remedy}",
+    }
+    np.savez(tmp_path / "other.npz", pixels=written)
+    np.savez(tmp_path / "float.npz", images=written.astype(np.float32))
+    np.savez(tmp_path / "gray.npz", images=written[..., 0])
+    for name, message in cases.items():
+        with pytest.raises(DataError) as caught:
+            sample.load_samples(tmp_path / name)
+        assert str(caught.value) == message
+    (tmp_path / "text.npz").write_text("not a zip")
+    (tmp_path / "pickled.npz").write_bytes(b"")
+    np.savez(tmp_path / "pickled.npz", images=np.array([{"code": 1}], dtype=object))
+    for name in ("text.npz", "pickled.npz"):
+        with pytest.raises(DataError) as caught:
+            sample.load_samples(tmp_path / name)
+        assert str(caught.value).startswith(f"{tmp_path / name} cannot be read as an .npz (")
+        assert str(caught.value).endswith(f"): {remedy}")
