@@ -102,8 +102,8 @@ def main():
     parser.add_argument("--minutes", type=float, default=None, help="wall-clock training budget")
     parser.add_argument("--steps", type=int, default=None, help="or a budget in steps")
     parser.add_argument("--width", type=int, default=None,
-                        help="generator channels [256 tutorial, 64 stable]")
-    parser.add_argument("--batch", type=int, default=None, help="[8 tutorial, 64 stable]")
+                        help="generator channels [256 tutorial, 32 stable]")
+    parser.add_argument("--batch", type=int, default=None, help="[8 tutorial, 16 stable]")
     parser.add_argument("--optimizer", choices=("adam", "adadelta"), default="adam")
     parser.add_argument("--lr", type=float, default=StableRecipe.learning_rate)
     parser.add_argument("--ema", type=float, default=StableRecipe.ema_decay)
@@ -137,7 +137,7 @@ def main():
         return rescore(args, real)
     if args.minutes is None and args.steps is None:
         parser.error("give a budget: --minutes or --steps")
-    args.width = args.width or (program.tutorial_width if args.recipe == "tutorial" else 64)
+    args.width = args.width or (program.tutorial_width if args.recipe == "tutorial" else 32)
     name = _run_name(args)
     args.out = args.out or os.path.join(HERE, "quality_runs", name)
     os.makedirs(args.out, exist_ok=True)

@@ -10,7 +10,7 @@ import numpy as np
 from click.core import ParameterSource
 
 from gan_demo import evaluate as evaluation
-from gan_demo import frog_data, inception, program, sample
+from gan_demo import frog_data, inception, program, sample, stable
 from gan_demo.checkpoint import CheckpointError, checkpoint_path, read_checkpoint
 from gan_demo.run import TrainingRun
 from kerasutil.data import FROG_COUNT, DataError, DataUtil
@@ -23,6 +23,7 @@ DIVERGED = 3
 # generate draws at most this many frogs into a picture, and this many into an .npz
 MOST_PICTURED = 10_000
 MOST_SAMPLES = 50_000
+RECIPES = ("tutorial", "stable")
 
 
 class UserError(click.ClickException):
@@ -54,8 +55,11 @@ class OneLineErrors(click.Group):
               help="The tutorial's frog_pictures.zip (or the .bin inside it).")
 @click.option("--epochs", default=100_000, show_default=True, type=click.IntRange(min=0),
               help="Train until this epoch: one discriminator and one GAN step each.")
-@click.option("--batch-size", default=8, show_default=True,
-              type=click.IntRange(1, FROG_COUNT), help="Real images per step (and as many fakes).")
+@click.option("--recipe", type=click.Choice(RECIPES), default="tutorial", show_default=True,
+              help="tutorial: the tutorial's training; stable: the same networks with Adam, "
+                   "DiffAugment and a weight average, at width 32 and batch 16 (frogs sooner).")
+@click.option("--batch-size", default=None, type=click.IntRange(1, FROG_COUNT),
+              help="Real images per step (and as many fakes).  [default: 8; stable: 16]")
 @click.option("--output", default="images", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the frogs, grids, GIF, losses and checkpoint.")
 @click.option("--save-every", default=1000, show_default=True, type=click.IntRange(min=1),
@@ -63,15 +67,15 @@ class OneLineErrors(click.Group):
 @click.option("--resume", is_flag=True, help="Continue the run whose checkpoint is in --output.")
 @click.option("--logdir", default=None, type=click.Path(file_okay=False),
               help="Also write TensorBoard summaries (losses, grids) here.")
-@click.option("--width", default=program.tutorial_width, show_default=True,
-              type=click.IntRange(min=2),
-              help="Generator channels; the discriminator gets half (smaller trains faster).")
+@click.option("--width", default=None, type=click.IntRange(min=2),
+              help="Generator channels; the discriminator gets half (smaller trains faster).  "
+                   "[default: 256; stable: 32]")
 @click.option("--seed", default=None, type=int,
               help="Seed for a repeatable run; with --resume, a new path from the checkpoint.")
 @click.option("--download", is_flag=True,
               help="Build --data from CIFAR-10 first if it is missing (needs internet).")
 @click.pass_context
-def main(ctx, data, epochs, batch_size, output, save_every, resume, logdir, width, seed,
+def main(ctx, data, epochs, recipe, batch_size, output, save_every, resume, logdir, width, seed,
          download):
     """Train a GAN on the 5,000 CIFAR-10 frogs, as the tutorial "Create AI-generated wildlife" does.
 
@@ -83,16 +87,19 @@ def main(ctx, data, epochs, batch_size, output, save_every, resume, logdir, widt
     """
     if ctx.invoked_subcommand is not None:
         return
-    if width % 2:
-        raise UserError(f"--width {width} must be even: the discriminator gets half of it")
     if resume:
-        width, batch_size, first_epoch = _resumed_settings(ctx, output, width, batch_size)
+        recipe, width, batch_size, first_epoch = _resumed_settings(ctx, output)
         if first_epoch >= epochs:
             raise UserError(f"the run in '{output}' has already trained {_epochs(first_epoch)}: "
                             f"pass a larger --epochs to continue it")
     elif os.path.exists(checkpoint_path(output)):
         raise UserError(f"'{output}' holds an earlier run's checkpoint: continue it with "
                         f"--resume, or pass another --output to start afresh")
+    stable_recipe = recipe == "stable"
+    width = width or (stable.STABLE_WIDTH if stable_recipe else program.tutorial_width)
+    batch_size = batch_size or (stable.StableRecipe.batch_size if stable_recipe else 8)
+    if width % 2:
+        raise UserError(f"--width {width} must be even: the discriminator gets half of it")
     if logdir:
         try:
             import tensorboard  # noqa: F401  (tf.summary needs it at the first write)
@@ -104,11 +111,13 @@ def main(ctx, data, epochs, batch_size, output, save_every, resume, logdir, widt
     _writable_folder(output, "--output")
     run = TrainingRun(
         output, epochs, save_every, resume=resume, logdir=logdir, grid_seed=seed,
-        settings={"width": width, "batch_size": batch_size, "latent_dimensions": 32},
+        settings={"recipe": recipe, "width": width, "batch_size": batch_size,
+                  "latent_dimensions": 32},
         resume_command=_resume_command(ctx, output), reseed=seed if resume else None)
     try:
-        program.main(data=data, epochs=epochs, batch_size=batch_size, output=output, seed=seed,
-                     width=width, save_every=save_every, run=run)
+        train = stable.main if stable_recipe else program.main
+        train(data=data, epochs=epochs, batch_size=batch_size, output=output, seed=seed,
+              width=width, save_every=save_every, run=run)
     except DataError as error:
         if created and not os.listdir(output):
             os.rmdir(output)  # leave nothing behind for a run that never started
@@ -132,20 +141,22 @@ def _epochs(count):
     return f"{count:,} epoch" + ("" if count == 1 else "s")
 
 
-def _resumed_settings(ctx, output, width, batch_size):
-    """The width and batch size of the run to resume, and its next epoch."""
+def _resumed_settings(ctx, output):
+    """The recipe, width and batch size of the run to resume, and its next epoch."""
     try:
         saved = read_checkpoint(checkpoint_path(output))
     except CheckpointError as error:
         raise UserError(str(error)) from None
-    settings = saved["settings"]
-    for option, name, given in (("--width", "width", width),
-                                ("--batch-size", "batch_size", batch_size)):
+    settings = {"recipe": "tutorial", **saved["settings"]}  # runs saved before --recipe
+    for option, name in (("--recipe", "recipe"), ("--width", "width"),
+                         ("--batch-size", "batch_size")):
+        given = ctx.params[name]
         explicit = ctx.get_parameter_source(name) is not ParameterSource.DEFAULT
         if explicit and given != settings[name]:
             raise UserError(f"the run in '{output}' was trained with {option} "
                             f"{settings[name]}, not {given}: drop {option} to resume it")
-    return settings["width"], settings["batch_size"], int(saved["epoch"]) + 1
+    return (settings["recipe"], settings["width"], settings["batch_size"],
+            int(saved["epoch"]) + 1)
 
 
 def _resume_command(ctx, output):

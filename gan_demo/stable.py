@@ -6,7 +6,8 @@ changes how they learn (each change measured in benchmarks/quality.py; see the R
 * the frogs in [-1, 1], the range of the generator's tanh (the tutorial feeds [0, 1], so a
   generator pixel can never be as dark as it is bright);
 * Adam (learning rate 2e-4, beta_1 0.5) instead of AdaDelta;
-* a larger batch (64 instead of 8);
+* a larger batch (16 instead of 8) and narrower networks (width 32: the generator 32 channels,
+  the discriminator 16), so a CPU trains on many times more images in the same time;
 * DiffAugment: the same random colour change, shift and cutout on real and fake images in both
   steps, so the discriminator cannot simply memorise 5,000 frogs;
 * an exponential moving average (EMA) of the generator's weights, warmed up from the start;
@@ -30,7 +31,7 @@ from kerasutil import DataUtil, Gan
 from kerasutil.augment import POLICIES, diff_augment
 
 # the generator's channel count the stable recipe trains by default (the tutorial's is 256)
-STABLE_WIDTH = 64
+STABLE_WIDTH = 32
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class StableRecipe:
         ema_decay: the generator average's decay; 0 samples the raw generator.
     """
 
-    batch_size: int = 64
+    batch_size: int = 16
     optimizer: str = "adam"
     learning_rate: float = 2e-4
     beta_1: float = 0.5
@@ -183,7 +184,7 @@ def main(data="frog_pictures.zip", epochs=100_000, batch_size=None, output="imag
          width=STABLE_WIDTH, save_every=1000, run=None, recipe=None):
     """Train the tutorial's networks with the stable recipe; program.main's loop, compiled.
 
-    Args are program.main's; ``batch_size`` None takes the recipe's (64), ``recipe`` None
+    Args are program.main's; ``batch_size`` None takes the recipe's (16), ``recipe`` None
     the default :class:`StableRecipe`.
 
     Returns:
