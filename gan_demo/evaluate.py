@@ -15,6 +15,12 @@ import numpy as np
 from gan_demo import inception, swd
 from gan_demo.pictures import grid_image, save_picture
 
+# the whole scoring API in one place, for benchmarks and notebooks
+FidUnavailable = inception.FidUnavailable
+inception_features = inception.inception_features
+cached_inception_features = inception.cached_inception_features
+sliced_wasserstein_distance = swd.sliced_wasserstein_distance
+
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
 HELD_OUT = 500
