@@ -90,10 +90,10 @@ def draw_samples(generator, count, seed, batch=500):
                            for i in range(0, count, batch)])
 
 
-def score(fake, real, fid):
-    """FID/KID (when the extra is installed and ``fid``) and SWD of fake against real pixels."""
+def score(fake, real, fid, pairs_path=None):
+    """FID/KID (when the extra is installed and ``fid``), SWD and the memorisation check."""
     from gan_demo import evaluate
-    return evaluate.evaluate_pixels(fake, real, fid=fid)
+    return evaluate.evaluate_pixels(fake, real, fid=fid, pairs_path=pairs_path)
 
 
 def main():
@@ -165,7 +165,8 @@ def main():
 
 def _record(args, suffix, result, fake, real):
     try:
-        result.update(score(fake, real, not args.no_fid))
+        result.update(score(fake, real, not args.no_fid,
+                            os.path.join(args.out, f"closest_pairs{suffix}.png")))
     except ImportError as error:  # scored later with --score
         result["unscored"] = str(error)
     with open(os.path.join(args.out, f"result{suffix}.json"), "w") as file:
@@ -185,7 +186,8 @@ def rescore(args, real):
                     result = json.load(file)
                 result.pop("unscored", None)
                 with np.load(os.path.join(folder, f"samples{suffix}.npz")) as saved:
-                    fake = saved["images"]
+                    fake = saved["images"][:args.count]  # --count: score fewer, faster
+                result["count"] = len(fake)
                 args.out = folder
                 _record(args, suffix, result, fake, real)
 
