@@ -96,8 +96,7 @@ def main(ctx, data, epochs, recipe, batch_size, output, save_every, resume, logd
         raise UserError(f"'{output}' holds an earlier run's checkpoint: continue it with "
                         f"--resume, or pass another --output to start afresh")
     stable_recipe = recipe == "stable"
-    width = width or (stable.STABLE_WIDTH if stable_recipe else program.tutorial_width)
-    batch_size = batch_size or (stable.StableRecipe.batch_size if stable_recipe else 8)
+    width, batch_size = recipe_sizes(recipe, width, batch_size)
     if width % 2:
         raise UserError(f"--width {width} must be even: the discriminator gets half of it")
     if logdir:
@@ -135,6 +134,13 @@ def main(ctx, data, epochs, recipe, batch_size, output, save_every, resume, logd
         sys.exit(128 + run.stopped_by)
     if run.diverged_at is not None:
         sys.exit(DIVERGED)
+
+
+def recipe_sizes(recipe, width=None, batch_size=None):
+    """The width and batch size a run trains with: those given, else the recipe's."""
+    if recipe == "stable":
+        return width or stable.STABLE_WIDTH, batch_size or stable.StableRecipe.batch_size
+    return width or program.tutorial_width, batch_size or 8
 
 
 def _epochs(count):

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from gan_demo import frog_data, program
-from gan_demo.cli import main
+from gan_demo.cli import main, recipe_sizes
 from kerasutil import DataUtil, network
 from kerasutil.network import TrainResult
 from tests.frog_files import write_cifar_tar
@@ -59,9 +59,13 @@ class FakeTrainer:
 def test_defaults_are_the_tutorials():
     context = main.make_context("python -m gan_demo", [])
     assert {name: context.params[name] for name in
-            ("data", "epochs", "batch_size", "output", "seed")} == {
-        "data": "frog_pictures.zip", "epochs": 100_000, "batch_size": 8, "output": "images",
-        "seed": None}
+            ("data", "epochs", "recipe", "output", "seed")} == {
+        "data": "frog_pictures.zip", "epochs": 100_000, "recipe": "tutorial",
+        "output": "images", "seed": None}
+    # width and batch size follow the recipe unless given
+    assert recipe_sizes("tutorial") == (256, 8)
+    assert recipe_sizes("stable") == (32, 16)
+    assert recipe_sizes("stable", 64, 8) == (64, 8)
 
 
 def test_logs_every_100_epochs_and_saves_every_1000(frog_zip, tmp_path, monkeypatch, capsys):
