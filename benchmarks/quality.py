@@ -29,7 +29,8 @@ import tensorflow as tf  # noqa: E402
 from gan_demo import program  # noqa: E402
 from gan_demo.pictures import grid_image, save_picture  # noqa: E402
 from gan_demo.run import Run  # noqa: E402
-from gan_demo.stable import StableGan, StableRecipe  # noqa: E402
+from gan_demo.sample import generate_pixels  # noqa: E402
+from gan_demo.stable import StableGan, StableRecipe, to_pixel_range  # noqa: E402
 from kerasutil import DataUtil  # noqa: E402
 from kerasutil.gan import to_pixels  # noqa: E402
 
@@ -80,14 +81,6 @@ def train_stable(args, seconds, frogs):
         if deadline is not None and time.perf_counter() >= deadline:
             break
     return gan, steps, recipe.batch_size
-
-
-def draw_samples(generator, count, seed, batch=500):
-    """uint8 pixels of ``count`` samples, mapped exactly as save_image maps them."""
-    rng = np.random.default_rng(seed)
-    latent = rng.standard_normal((count, int(generator.input_shape[-1]))).astype(np.float32)
-    return np.concatenate([to_pixels(np.asarray(generator(latent[i:i + batch], training=False)))
-                           for i in range(0, count, batch)])
 
 
 def score(fake, real, fid, pairs_path=None):
@@ -150,11 +143,10 @@ def main():
         gan, steps, batch = train_stable(args, seconds, frogs)
         samplers[""] = gan.sampler
         if not args.no_ema:  # the ablation of the average comes free: score the raw generator
-            samplers["-raw"] = tf.keras.Sequential(
-                [gan.generator, tf.keras.layers.Rescaling(0.5, offset=0.5)])
+            samplers["-raw"] = to_pixel_range(gan.generator)
     trained = time.perf_counter() - began
     for suffix, sampler in samplers.items():
-        fake = draw_samples(sampler, args.count, seed=args.seed + 1)
+        fake = generate_pixels(sampler, args.count, np.random.default_rng(args.seed + 1))
         np.savez_compressed(os.path.join(args.out, f"samples{suffix}.npz"), images=fake)
         save_picture(grid_image(fake[:64] / 255.0), os.path.join(args.out, f"grid{suffix}.png"))
         result = {"run": name + suffix, "steps": steps, "batch": batch, "width": args.width,

@@ -99,9 +99,7 @@ class StableGan:
         for mine, theirs in zip(self.average.variables, self.generator.variables):
             mine.assign(theirs)
         # what the tools sample from: the average, mapped to save_image's [0, 1]
-        self.sampler = keras.Model(
-            self.average.input, keras.layers.Rescaling(0.5, offset=0.5)(self.average.output),
-            name="generator")
+        self.sampler = to_pixel_range(self.average)
         # the frogs live on the device once, in the tanh's range
         self.frogs = tf.constant(frogs * 2 - 1, dtype=tf.float32)
         self.rng = (tf.random.Generator.from_seed(seed) if seed is not None
@@ -235,5 +233,10 @@ def load_sampler(checkpoint, path):
     """The average generator of a stable-recipe checkpoint, with outputs in [0, 1]."""
     average = create_generator(checkpoint["settings"]["width"])
     restore_variables(checkpoint, "average", average, path)
-    return keras.Model(average.input,
-                       keras.layers.Rescaling(0.5, offset=0.5)(average.output), name="generator")
+    return to_pixel_range(average)
+
+
+def to_pixel_range(generator):
+    """The same generator with its tanh's [-1, 1] mapped to save_image's [0, 1]."""
+    return keras.Model(generator.input,
+                       keras.layers.Rescaling(0.5, offset=0.5)(generator.output), name="generator")
