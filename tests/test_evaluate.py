@@ -312,6 +312,17 @@ def test_a_generator_that_copies_real_frogs_is_flagged_and_noise_is_not(real_fro
     assert len(check["real_distances"]) == 500 and check["threshold"] > 1
 
 
+def test_flat_average_coloured_fakes_are_not_called_copies(real_frog_zip):
+    # what an early generator draws: near many low-contrast frogs, but near the average too
+    real = to_pixels(DataUtil.load_frog_pictures(real_frog_zip))
+    average = real.reshape(len(real), -1).mean(axis=0).reshape(32, 32, 3)
+    rng = np.random.default_rng(7)
+    flat = np.clip(average + rng.normal(0, 2, (100, 32, 32, 3)), 0, 255).astype(np.uint8)
+    check = evaluate.memorisation(flat, real, np.random.default_rng(0))
+    assert check["fake_median"] < check["threshold"]  # closer than real frogs come...
+    assert check["fraction"] == 0.0                   # ...yet no copy of any one frog
+
+
 def test_the_closest_pairs_picture_shows_each_nearest_fake_beside_its_frog():
     rng = np.random.default_rng(6)
     real = rng.integers(0, 256, (50, 32, 32, 3), dtype=np.uint8)
@@ -393,8 +404,9 @@ def test_the_report_has_one_line_per_metric():
         "SWD: 12.35 (x1e3; per level 32px 10.00, 16px 14.69)",
         "Nearest training frog (pixel L2): median 5.432 for the fakes, 4.988 for held-out real "
         "frogs",
-        "Memorised: 0.2% of the fakes are closer to a training frog than 99% of held-out real "
-        "frogs are to another (L2 < 2.346)",
+        "Memorised: 0.2% of the fakes look copied: closer to a training frog than 99% of "
+        "held-out real frogs are to another (L2 < 2.346), and far closer to it than to the "
+        "average frog",
         "Closest pairs (each fake beside its nearest training frog): images/closest_pairs.png",
     ]
     without = dict(result, fid=None, kid=None, kid_std=None)
