@@ -97,7 +97,8 @@ def main():
     parser.add_argument("--width", type=int, default=None,
                         help="generator channels [256 tutorial, 32 stable]")
     parser.add_argument("--batch", type=int, default=None, help="[8 tutorial, 16 stable]")
-    parser.add_argument("--optimizer", choices=("adam", "adadelta"), default="adam")
+    parser.add_argument("--optimizer", choices=("adam", "adadelta"),
+                        default=StableRecipe.optimizer)
     parser.add_argument("--lr", type=float, default=StableRecipe.learning_rate)
     parser.add_argument("--ema", type=float, default=StableRecipe.ema_decay)
     parser.add_argument("--no-augment", action="store_true")
@@ -190,7 +191,7 @@ def _run_name(args):
         parts.append(f"b{args.batch}")
     parts.append(f"{args.minutes:g}min" if args.minutes else f"{args.steps}steps")
     if args.recipe == "stable":
-        if args.optimizer != "adam":
+        if args.optimizer != StableRecipe.optimizer:
             parts.append(args.optimizer)
         if args.lr != StableRecipe.learning_rate:
             parts.append(f"lr{args.lr:g}")

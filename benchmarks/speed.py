@@ -1,10 +1,12 @@
 """Training-step speed, side by side in one run: the naive Keras loop against ours.
 
-    python benchmarks/speed.py [--steps 20] [--widths 256,64] [--batches 8,64]
+    python benchmarks/speed.py [--steps 20] [--widths 256,64] [--batches 8,64] [--variants]
 
 (a) naive: generator.predict + discriminator.train_on_batch + gan.train_on_batch, with the
     discriminator's ``trainable`` flag toggled so that it really trains in its own step;
-(b) ours: program.py's loop (Gan helpers + kerasutil trainers).
+(b) ours: program.py's own loop, program.main itself: each epoch one compiled graph (noise,
+    batch slicing, both updates), the frogs on the device.
+With --variants, also ours with --xla and with --mixed-precision (bfloat16).
 
 For each width and batch it prints ms/step, images/s (real + fake images the discriminator
 sees per second), the ratio a/b, the process's peak memory, and the GFLOP/s achieved (from the
@@ -16,6 +18,7 @@ import argparse
 import os
 import resource
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -25,8 +28,15 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from gan_demo import program  # noqa: E402
 from gan_demo.program import create_discriminator, create_generator, latent_dimensions  # noqa
+from gan_demo.run import Run  # noqa: E402
 from kerasutil import Gan  # noqa: E402
+from kerasutil.step import precision  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REAL_FROGS = os.path.join(HERE, "..", "..", "shared", "data", "frog_pictures.zip")
+WARM_UP = 2
 
 BCE = "binary_crossentropy"
 
@@ -87,23 +97,35 @@ def naive_loop(width, batch, frogs):
     return step, generator, discriminator
 
 
-def our_loop(width, batch, frogs):
-    generator, discriminator = create_generator(width), create_discriminator(width)
-    gan = Gan.create_gan(generator, discriminator)
-    d_trainer = discriminator.get_trainer(discriminator.get_ada_delta_learner(1), BCE, BCE)
-    g_trainer = gan.get_trainer(gan.get_ada_delta_learner(1), BCE, BCE)
+class TimingRun(Run):
+    """program.main's run hooks, timing the epochs after the warm-up and printing nothing."""
 
-    def step(start):
-        fakes = Gan.generate_images(generator, batch, latent_dimensions)
-        d_trainer.train_batch(*Gan.get_training_batch(fakes, frogs, batch, start))
-        g_trainer.train_batch(*Gan.get_misleading_batch(gan, batch, latent_dimensions))
+    def __init__(self, steps):
+        self.steps = steps
+        self.times = []
 
-    return step, generator, discriminator
+    def log(self, text):
+        pass
+
+    def end_epoch(self, epoch, start, discriminator_loss, gan_loss):
+        self.times.append(time.perf_counter())
+        return len(self.times) > WARM_UP + self.steps
+
+
+def ours(width, batch, steps, data, variant):
+    """Seconds per step of program.main's own loop, and its networks."""
+    timing = TimingRun(steps)
+    with precision("mixed_bfloat16" if variant == "bf16" else "float32"):
+        generator, discriminator = program.main(
+            data=data, epochs=10 ** 9, batch_size=batch, output=tempfile.mkdtemp(),
+            width=width, save_every=10 ** 9, run=timing, jit_compile=variant == "xla")
+    seconds = (timing.times[-1] - timing.times[WARM_UP]) / steps
+    return seconds, generator, discriminator
 
 
 def time_steps(step, steps, batch, frogs):
     """Seconds per step after two warm-up steps (tracing, first allocations)."""
-    for warm_up in range(2):
+    for warm_up in range(WARM_UP):
         step(warm_up * batch)
     began = time.perf_counter()
     for index in range(steps):
@@ -120,6 +142,9 @@ def main():
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--widths", default="256,64")
     parser.add_argument("--batches", default="8,64")
+    parser.add_argument("--variants", action="store_true",
+                        help="also time ours with --xla and with --mixed-precision")
+    parser.add_argument("--data", default=REAL_FROGS, help="frog_pictures.zip for ours")
     args = parser.parse_args()
     frogs = np.random.default_rng(0).random((5000, 32, 32, 3), dtype=np.float32)
     ceiling = matmul_ceiling()
@@ -130,11 +155,16 @@ def main():
     for width in (int(w) for w in args.widths.split(",")):
         for batch in (int(b) for b in args.batches.split(",")):
             seconds = {}
-            for name, build in (("naive", naive_loop), ("ours", our_loop)):
-                step, generator, discriminator = build(width, batch, frogs)
-                seconds[name] = time_steps(step, args.steps, batch, frogs)
+            names = ("naive", "ours") + (("xla", "bf16") if args.variants else ())
+            for name in names:
+                if name == "naive":
+                    step, generator, discriminator = naive_loop(width, batch, frogs)
+                    seconds[name] = time_steps(step, args.steps, batch, frogs)
+                else:
+                    seconds[name], generator, discriminator = ours(
+                        width, batch, args.steps, args.data, name if name != "ours" else None)
                 gflops = step_flops(generator, discriminator, batch) / seconds[name] / 1e9
-                ratio = f"{seconds['naive'] / seconds['ours']:5.2f}" if name == "ours" else ""
+                ratio = f"{seconds['naive'] / seconds[name]:5.2f}" if name != "naive" else ""
                 print(f"{width:>5} {batch:>5} {name:>6} {seconds[name] * 1e3:8.1f} "
                       f"{2 * batch / seconds[name]:9.0f} {gflops:8.1f} "
                       f"{100 * gflops / ceiling:6.0f} {ratio:>5} {peak_memory_mib():8.0f}",

@@ -18,7 +18,8 @@ from kerasutil.files import atomic_path
 CHECKPOINT_NAME = "checkpoint.npz"
 FORMAT_VERSION = 1
 
-# the parts whose variables every checkpoint holds (the stable recipe adds "average" and "random")
+# the parts whose variables every checkpoint holds (both recipes add "random", the stable one
+# "average")
 PARTS = ("generator", "discriminator", "discriminator_learner", "gan_learner")
 
 
@@ -94,6 +95,9 @@ def restore_variables(checkpoint, name, target, path):
         CheckpointError: if the saved variables do not fit ``target`` (another width, say).
     """
     count = _count(checkpoint, name)
+    if not count and name == "random" and checkpoint["settings"].get("recipe", "tutorial") \
+            == "tutorial":
+        return  # saved before the tutorial's step was compiled: it drew NumPy's numbers
     if not count:
         raise CheckpointError(f"{path} holds no {name}: it was saved by another recipe; resume "
                               f"it with the recipe it was trained with")
@@ -113,6 +117,18 @@ def restore_random_state(checkpoint):
     position, has_gauss = (int(n) for n in checkpoint["numpy_random/numbers"])
     np.random.set_state(("MT19937", checkpoint["numpy_random/keys"], position, has_gauss,
                          float(checkpoint["numpy_random/cached_gaussian"])))
+
+
+class RandomState:
+    """A training step's ``tf.random.Generator``, as a checkpoint part named "random"."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.variables = [rng.state]
+
+    def reseed(self, seed):
+        """Take another path from here (``--resume --seed N``)."""
+        self.rng.reset_from_seed(seed)
 
 
 def _count(checkpoint, name):

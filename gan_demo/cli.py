@@ -7,6 +7,7 @@ import sys
 
 import click
 import numpy as np
+import tensorflow as tf
 from click.core import ParameterSource
 
 from gan_demo import evaluate as evaluation
@@ -15,6 +16,7 @@ from gan_demo.checkpoint import CheckpointError, checkpoint_path, read_checkpoin
 from gan_demo.run import TrainingRun
 from kerasutil.data import FROG_COUNT, DataError, DataUtil
 from kerasutil.gan import to_pixels
+from kerasutil.step import mirrored_strategy, precision
 
 # a user mistake exits with this code and one line, never a traceback
 USAGE_ERROR = 2
@@ -24,6 +26,9 @@ DIVERGED = 3
 MOST_PICTURED = 10_000
 MOST_SAMPLES = 50_000
 RECIPES = ("tutorial", "stable")
+# --preset laptop: the recipe that measured best in 30 minutes on a 2-core CPU (README, "Frogs
+# sooner"); its width and batch size are the recipe's own
+LAPTOP_RECIPE = "stable"
 
 
 class UserError(click.ClickException):
@@ -56,8 +61,9 @@ class OneLineErrors(click.Group):
 @click.option("--epochs", default=100_000, show_default=True, type=click.IntRange(min=0),
               help="Train until this epoch: one discriminator and one GAN step each.")
 @click.option("--recipe", type=click.Choice(RECIPES), default="tutorial", show_default=True,
-              help="tutorial: the tutorial's training; stable: the same networks with Adam, "
-                   "DiffAugment and a weight average, at width 32 and batch 16 (frogs sooner).")
+              help="tutorial: the tutorial's training; stable: the same networks with frogs in "
+                   "[-1, 1], DiffAugment and a weight average, at width 32 and batch 16 (frogs "
+                   "sooner).")
 @click.option("--batch-size", default=None, type=click.IntRange(1, FROG_COUNT),
               help="Real images per step (and as many fakes).  [default: 8; stable: 16]")
 @click.option("--output", default="images", show_default=True, type=click.Path(file_okay=False),
@@ -74,9 +80,21 @@ class OneLineErrors(click.Group):
               help="Seed for a repeatable run; with --resume, a new path from the checkpoint.")
 @click.option("--download", is_flag=True,
               help="Build --data from CIFAR-10 first if it is missing (needs internet).")
+@click.option("--xla", is_flag=True,
+              help="Compile the training step with XLA too (slower on a 2-core CPU).")
+@click.option("--mixed-precision", is_flag=True,
+              help="Compute in bfloat16, keeping float32 weights (slower on CPUs without "
+                   "bfloat16 units).")
+@click.option("--preset", type=click.Choice(["laptop"]), default=None,
+              help="laptop: what reached the best FID in 30 minutes on a 2-core CPU, --recipe "
+                   "stable at width 32 and batch 16 (options given still win).")
+@click.option("--distribute", type=click.Choice(["none", "mirrored"]), default="none",
+              show_default=True,
+              help="mirrored: split each batch between all GPUs (tf.distribute."
+                   "MirroredStrategy); the tutorial recipe only.")
 @click.pass_context
 def main(ctx, data, epochs, recipe, batch_size, output, save_every, resume, logdir, width, seed,
-         download):
+         download, xla, mixed_precision, distribute, preset):
     """Train a GAN on the 5,000 CIFAR-10 frogs, as the tutorial "Create AI-generated wildlife" does.
 
     It shows a progress bar and prints both losses every 100 epochs. Every --save-every
@@ -87,6 +105,8 @@ def main(ctx, data, epochs, recipe, batch_size, output, save_every, resume, logd
     """
     if ctx.invoked_subcommand is not None:
         return
+    if preset == "laptop" and ctx.get_parameter_source("recipe") is ParameterSource.DEFAULT:
+        recipe = ctx.params["recipe"] = LAPTOP_RECIPE
     if resume:
         recipe, width, batch_size, first_epoch = _resumed_settings(ctx, output)
         if first_epoch >= epochs:
@@ -99,6 +119,7 @@ def main(ctx, data, epochs, recipe, batch_size, output, save_every, resume, logd
     width, batch_size = recipe_sizes(recipe, width, batch_size)
     if width % 2:
         raise UserError(f"--width {width} must be even: the discriminator gets half of it")
+    strategy = _strategy(distribute, recipe, batch_size)
     if logdir:
         try:
             import tensorboard  # noqa: F401  (tf.summary needs it at the first write)
@@ -115,8 +136,9 @@ def main(ctx, data, epochs, recipe, batch_size, output, save_every, resume, logd
         resume_command=_resume_command(ctx, output), reseed=seed if resume else None)
     try:
         train = stable.main if stable_recipe else program.main
-        train(data=data, epochs=epochs, batch_size=batch_size, output=output, seed=seed,
-              width=width, save_every=save_every, run=run)
+        with strategy.scope(), precision("mixed_bfloat16" if mixed_precision else "float32"):
+            train(data=data, epochs=epochs, batch_size=batch_size, output=output, seed=seed,
+                  width=width, save_every=save_every, run=run, jit_compile=xla)
     except DataError as error:
         if created and not os.listdir(output):
             os.rmdir(output)  # leave nothing behind for a run that never started
@@ -134,6 +156,21 @@ def main(ctx, data, epochs, recipe, batch_size, output, save_every, resume, logd
         sys.exit(128 + run.stopped_by)
     if run.diverged_at is not None:
         sys.exit(DIVERGED)
+
+
+def _strategy(distribute, recipe, batch_size):
+    """The tf.distribute strategy the run trains under (the default one for --distribute none)."""
+    if distribute == "none":
+        return tf.distribute.get_strategy()
+    if recipe != "tutorial":
+        raise UserError("--distribute mirrored trains the tutorial recipe only: drop --recipe "
+                        "stable or --distribute")
+    strategy = mirrored_strategy()
+    replicas = strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        raise UserError(f"--batch-size {batch_size} does not split evenly between {replicas} "
+                        f"replicas: pass a multiple of {replicas}")
+    return strategy
 
 
 def recipe_sizes(recipe, width=None, batch_size=None):

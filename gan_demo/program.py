@@ -8,9 +8,11 @@ README's "Differences from the tutorial" table explains why.
 import os
 
 import keras
+import tensorflow as tf
 
+from gan_demo.checkpoint import RandomState
 from gan_demo.run import Run
-from kerasutil import DataUtil, Gan, input_variable, leaky_relu
+from kerasutil import DataUtil, Gan, compile_step, input_variable, leaky_relu
 
 # the number of latent dimensions to use in the generator
 latent_dimensions = 32
@@ -83,7 +85,7 @@ def create_discriminator(width=tutorial_width):
 
 
 def main(data="frog_pictures.zip", epochs=100_000, batch_size=8, output="images", seed=None,
-         width=tutorial_width, save_every=1000, run=None):
+         width=tutorial_width, save_every=1000, run=None, jit_compile=False):
     """The tutorial's Main: load the frogs, build the GAN and train it, saving a frog now and then.
 
     Args:
@@ -96,6 +98,7 @@ def main(data="frog_pictures.zip", epochs=100_000, batch_size=8, output="images"
         save_every: save a generated frog every this many epochs (the tutorial's 1,000).
         run: a gan_demo.run.Run that watches the training (progress, pictures, checkpoints);
             None prints the tutorial's lines and nothing else.
+        jit_compile: compile the training step with XLA too (--xla).
 
     Returns:
         The trained generator and discriminator.
@@ -111,6 +114,12 @@ def main(data="frog_pictures.zip", epochs=100_000, batch_size=8, output="images"
     # (the port reads x_channels_first_8_5.bin straight from the zip and makes it channels-last)
     run.log("Loading data files...")
     training_data = DataUtil.load_frog_pictures(data)
+
+    # (not in the tutorial) the frogs go to the device once, and the training step's random
+    # numbers come from one generator that checkpoints save; batches are sliced on the device
+    training_data = tf.constant(training_data)
+    rng = (tf.random.Generator.from_seed(seed) if seed is not None
+           else tf.random.Generator.from_non_deterministic_state())
 
     # create the generator and the discriminator
     generator = create_generator(width)
@@ -140,30 +149,40 @@ def main(data="frog_pictures.zip", epochs=100_000, batch_size=8, output="images"
     os.makedirs(output_folder, exist_ok=True)
 
     # (not in the tutorial) start watching the run; a resumed run continues where it stopped
-    first_epoch, start = run.begin(generator, discriminator, discriminator_learner, gan_learner)
+    first_epoch, start = run.begin(generator, discriminator, discriminator_learner, gan_learner,
+                                   extra_parts={"random": RandomState(rng)})
 
-    # train the gan for multiple epochs
-    run.log("Training Gan...")
-    num_epochs = epochs
-    for epoch in range(first_epoch, num_epochs):
+    # (the port compiles one epoch's work, the five steps below, into a single TensorFlow
+    # graph: the same calls in the same order, with no Python and no NumPy between them)
+    def train_epoch(start):
         # run the generator and create a set of fake frog images
-        generated_images = Gan.generate_images(generator, batch_size, latent_dimensions)
+        generated_images = Gan.generate_images(generator, batch_size, latent_dimensions, rng)
 
         # get a training batch: a mix of fake and real images labelled correctly
-        start = min(start, len(training_data) - batch_size)
-        batch = Gan.get_training_batch(generated_images, training_data, batch_size, start)
-        start += batch_size
-        if start >= len(training_data):
-            start = 0
+        batch = Gan.get_training_batch(generated_images, training_data, batch_size, start, rng)
 
         # train the discriminator
         discriminator_result = discriminator_trainer.train_batch(*batch)
 
         # get a misleading batch: all fake images but labelled as real
-        misleading_batch = Gan.get_misleading_batch(gan, batch_size, latent_dimensions)
+        misleading_batch = Gan.get_misleading_batch(gan, batch_size, latent_dimensions, rng)
 
         # train the gan
         gan_result = gan_trainer.train_batch(*misleading_batch)
+        return generated_images[0], discriminator_result, gan_result
+
+    train_epoch = compile_step(train_epoch, jit_compile=jit_compile)
+
+    # train the gan for multiple epochs
+    run.log("Training Gan...")
+    num_epochs = epochs
+    for epoch in range(first_epoch, num_epochs):
+        # run one epoch: generate fakes, train the discriminator, then the gan
+        start = min(start, len(training_data) - batch_size)
+        generated_image, discriminator_result, gan_result = train_epoch(start)
+        start += batch_size
+        if start >= len(training_data):
+            start = 0
 
         # report result every 100 epochs
         if epoch % 100 == 0:
@@ -174,7 +193,7 @@ def main(data="frog_pictures.zip", epochs=100_000, batch_size=8, output="images"
         if epoch % save_every == 0:
             # save a generated image
             path = os.path.join(output_folder, f"generated_frog_{epoch}.png")
-            Gan.save_image(generated_images[0], image_width, image_height, path)
+            Gan.save_image(generated_image, image_width, image_height, path)
 
             # save an actual image for comparison
             # path = os.path.join(output_folder, f"actual_frog_{epoch}.png")
@@ -182,7 +201,8 @@ def main(data="frog_pictures.zip", epochs=100_000, batch_size=8, output="images"
             #                image_height, path)
 
         # (not in the tutorial) record the losses, save pictures and a checkpoint, stop on Ctrl-C
-        if run.end_epoch(epoch, start, discriminator_result.loss, gan_result.loss):
+        if run.end_epoch(epoch, start, float(discriminator_result.loss),
+                         float(gan_result.loss)):
             break
 
     run.finish()

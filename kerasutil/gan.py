@@ -3,11 +3,15 @@
 Label convention, as in the C# helper: **fake = 1, real = 0**. The discriminator learns to
 output 1 for generated images; the generator learns to make it output 0.
 
-Randomness comes from ``rng`` (a ``numpy.random.Generator``) where given, else from NumPy's
-global generator, which ``keras.utils.set_random_seed`` seeds.
+Randomness comes from ``rng`` where given, else from NumPy's global generator, which
+``keras.utils.set_random_seed`` seeds. With a ``numpy.random.Generator`` (or none) the helpers
+work on NumPy arrays, as the tutorial's do; with a ``tf.random.Generator`` they return tensors
+and build TensorFlow operations instead, so that a whole training step can be compiled into
+one graph (:func:`kerasutil.compile_step`) with its noise drawn and its batches sliced there.
 """
 
 import numpy as np
+import tensorflow as tf
 from PIL import Image
 
 from kerasutil.files import atomic_path
@@ -18,8 +22,15 @@ LABEL_NOISE = 0.05
 
 
 def _normal(rng, shape):
+    if _in_graph(rng):
+        return rng.normal(shape)
     return (rng.standard_normal(shape) if rng is not None
             else np.random.standard_normal(shape)).astype(np.float32)
+
+
+def _in_graph(rng):
+    """True where the helpers build TensorFlow operations: a tf.random.Generator was given."""
+    return isinstance(rng, tf.random.Generator)
 
 
 def _check_batch_size(batch_size):
@@ -56,11 +67,14 @@ class Gan:
         """Run the generator on latent vectors ~ N(0, 1) (GenerateImages).
 
         Returns:
-            A float32 array of ``batch_size`` images, (batch, height, width, channels).
+            A float32 array of ``batch_size`` images, (batch, height, width, channels); a
+            tensor where ``rng`` is a ``tf.random.Generator``.
         """
         _check_batch_size(batch_size)
         latent = _normal(rng, (batch_size, latent_dimensions))
-        return np.asarray(generator(latent, training=False))
+        # float32 even where the generator computes in bfloat16 (mixed precision)
+        images = tf.cast(generator(latent, training=False), tf.float32)
+        return images if _in_graph(rng) else images.numpy()
 
     @staticmethod
     def get_training_batch(generated_images, training_data, batch_size, start, rng=None):
@@ -70,10 +84,16 @@ class Gan:
         0.05 * N(0, 1) noise and is clipped to [0, 1] (binary cross-entropy is unbounded
         outside, so unclipped noise would let the loss run off below zero).
 
+        With a ``tf.random.Generator`` as ``rng``, ``training_data`` is a tensor (the frogs on
+        the device), ``start`` may be a scalar tensor, and the batch is sliced there.
+
         Returns:
             (features, labels): 2 * batch_size images and labels of shape (2 * batch_size, 1).
         """
         _check_batch_size(batch_size)
+        if _in_graph(rng):
+            return _training_batch_tensors(generated_images, training_data, batch_size, start,
+                                           rng)
         if len(generated_images) < batch_size:
             raise ValueError(f"get_training_batch: {len(generated_images)} generated images "
                              f"for a batch of {batch_size}")
@@ -98,7 +118,8 @@ class Gan:
             raise ValueError(f"get_misleading_batch: the GAN takes {gan.input_shape[1:]}, "
                              f"not {latent_dimensions} latent dimensions")
         features = _normal(rng, (batch_size, latent_dimensions))
-        return features, np.zeros((batch_size, 1), dtype=np.float32)
+        zeros = tf.zeros if _in_graph(rng) else np.zeros
+        return features, zeros((batch_size, 1), dtype="float32")
 
     @staticmethod
     def save_image(image, width, height, path):
@@ -117,6 +138,15 @@ class Gan:
         pixels = to_pixels(values.reshape(height, width, 3))
         with atomic_path(path) as temporary:
             Image.fromarray(pixels, "RGB").save(temporary, format="PNG")
+
+
+def _training_batch_tensors(generated_images, training_data, batch_size, start, rng):
+    """get_training_batch's tensor form: the same batch, built from TensorFlow operations."""
+    features = tf.concat([generated_images[:batch_size],
+                          training_data[start:start + batch_size]], axis=0)
+    labels = tf.concat([tf.ones((batch_size, 1)), tf.zeros((batch_size, 1))], axis=0)
+    labels = labels + LABEL_NOISE * rng.normal(labels.shape)
+    return features, tf.clip_by_value(labels, 0, 1)
 
 
 def to_pixels(values):

@@ -6,7 +6,7 @@ compiled training step per ``train_batch`` call and reports that batch's loss, l
 ``Trainer.TrainBatch``.
 """
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -83,9 +83,12 @@ class Network(keras.Model):
         return Trainer(self, learner, loss, metric)
 
 
-@dataclass(frozen=True)
-class TrainResult:
-    """What one ``train_batch`` call reports: the batch's mean loss and metric."""
+class TrainResult(NamedTuple):
+    """What one ``train_batch`` call reports: the batch's mean loss and metric.
+
+    Floats when called eagerly; scalar tensors inside a compiled step (a named tuple, so a
+    ``tf.function`` can return it).
+    """
 
     loss: float
     metric: float
@@ -119,13 +122,32 @@ class Trainer:
         learner.build(self.variables)
         self._step = tf.function(self._train_step, reduce_retracing=True)
 
-    def _train_step(self, features, labels):
+    def _train_step(self, features, labels, replicas=1):
         with tf.GradientTape() as tape:
-            predictions = self.network(features, training=True)
+            # float32 losses, whatever the networks compute in (see kerasutil.step.precision)
+            predictions = tf.cast(self.network(features, training=True), tf.float32)
             loss = tf.reduce_mean(self._loss(labels, predictions))
-        gradients = tape.gradient(loss, self.variables)
+            # the learner sums the replicas' gradients: each gives its share of the mean
+            share = loss / replicas
+        gradients = tape.gradient(share, self.variables)
         self.learner.apply_gradients(zip(gradients, self.variables))
         return loss, tf.reduce_mean(self._metric(labels, predictions))
+
+    def _distributed_step(self, features, labels, strategy):
+        """The step under a tf.distribute strategy: each replica trains on its slice of the
+        batch, in order, and the gradients are summed; reports the whole batch's means."""
+        replicas = strategy.num_replicas_in_sync
+
+        def replica_step(features, labels):
+            context = tf.distribute.get_replica_context()
+            size = tf.shape(features)[0] // replicas
+            first = context.replica_id_in_sync_group * size
+            loss, metric = self._train_step(features[first:first + size],
+                                            labels[first:first + size], replicas)
+            return context.all_reduce("MEAN", loss), context.all_reduce("MEAN", metric)
+
+        results = strategy.run(replica_step, (features, labels))
+        return [strategy.experimental_local_results(result)[0] for result in results]
 
     def train_batch(self, features, labels):
         """Train one step on a batch (TrainBatch) and return its :class:`TrainResult`.
@@ -134,10 +156,22 @@ class Trainer:
             features: the network's inputs, batch first.
             labels: the targets, shape (batch, 1) or (batch,).
 
+        Inside a compiled step (see :func:`kerasutil.compile_step`) it takes tensors, adds the
+        training step to the graph and returns tensors; the checks below need values, so they
+        run only when called eagerly. Compiled under a ``tf.distribute`` strategy's scope with
+        several replicas, it splits the batch between them (its size must divide evenly).
+
         Raises:
             ValueError: if the batch sizes differ, or binary cross-entropy gets labels outside
                 [0, 1] (it has no lower bound there: clip noisy labels).
         """
+        if not tf.executing_eagerly():
+            features = tf.cast(features, tf.float32)
+            labels = tf.reshape(tf.cast(labels, tf.float32), (tf.shape(labels)[0], -1))
+            strategy = tf.distribute.get_strategy()
+            if strategy.num_replicas_in_sync > 1 and tf.distribute.in_cross_replica_context():
+                return TrainResult(*self._distributed_step(features, labels, strategy))
+            return TrainResult(*self._train_step(features, labels))
         features = np.asarray(features, dtype=np.float32)
         labels = np.asarray(labels, dtype=np.float32).reshape(len(labels), -1)
         if len(features) != len(labels):

@@ -21,6 +21,17 @@ def frog_zip(tmp_path_factory):
 
 
 @pytest.fixture
+def eager_steps():
+    """Run compiled training steps as plain Python, one call at a time, so that a test can
+    count, spy on or fault the helpers and trainers they call (traced once, they would not)."""
+    import tensorflow as tf
+
+    tf.config.run_functions_eagerly(True)
+    yield
+    tf.config.run_functions_eagerly(False)
+
+
+@pytest.fixture
 def real_frog_zip():
     """The real ../shared/data/frog_pictures.zip beside the repository, or skip."""
     if not REAL_FROG_ZIP.is_file():

@@ -186,7 +186,7 @@ def nan_losses_after(monkeypatch, real_calls):
 
 
 def test_nan_losses_stop_the_run_and_keep_the_last_good_checkpoint(frog_zip, tmp_path,
-                                                                   monkeypatch):
+                                                                   monkeypatch, eager_steps):
     output = tmp_path / "out"
     with monkeypatch.context() as patch:
         saved = keep_checkpoint_bytes(patch)
@@ -223,13 +223,13 @@ def test_nan_losses_stop_the_run_and_keep_the_last_good_checkpoint(frog_zip, tmp
 
 
 def test_nan_weights_at_a_save_epoch_stop_the_run_and_keep_the_previous_checkpoint(
-        frog_zip, tmp_path, monkeypatch, checkpoint_bytes):
+        frog_zip, tmp_path, monkeypatch, checkpoint_bytes, eager_steps):
     generators, results = [], []
     real_begin, real_train_batch = TrainingRun.begin, Trainer.train_batch
 
-    def begin(self, generator, *parts):
+    def begin(self, generator, *parts, **more_parts):
         generators.append(generator)
-        return real_begin(self, generator, *parts)
+        return real_begin(self, generator, *parts, **more_parts)
 
     def train_batch(self, features, labels):
         results.append(real_train_batch(self, features, labels))
@@ -256,7 +256,7 @@ def test_nan_weights_at_a_save_epoch_stop_the_run_and_keep_the_previous_checkpoi
 
 
 def test_divergence_before_any_checkpoint_says_to_start_again(frog_zip, tmp_path, monkeypatch,
-                                                              checkpoint_bytes):
+                                                              checkpoint_bytes, eager_steps):
     output = tmp_path / "out"
     with monkeypatch.context() as patch:
         nan_losses_after(patch, 0)  # NaN at epoch 0, a save epoch: nothing was saved yet
@@ -298,7 +298,8 @@ def test_a_full_disk_stops_the_run_with_one_line_and_keeps_the_checkpoint(frog_z
 
 
 def test_a_disk_that_becomes_read_only_mid_run_stops_it_with_one_line(frog_zip, tmp_path,
-                                                                     tmpfs, monkeypatch):
+                                                                     tmpfs, monkeypatch,
+                                                                     eager_steps):
     disk = tmpfs(tmp_path / "disk", size="16m")
     output = disk / "out"
     real_train_batch = Trainer.train_batch

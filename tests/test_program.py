@@ -68,12 +68,16 @@ def test_defaults_are_the_tutorials():
     assert recipe_sizes("stable", 64, 8) == (64, 8)
 
 
-def test_logs_every_100_epochs_and_saves_every_1000(frog_zip, tmp_path, monkeypatch, capsys):
+def no_fakes(generator, batch_size, latent_dimensions, rng):
+    return np.zeros((batch_size, 32, 32, 3), np.float32)
+
+
+def test_logs_every_100_epochs_and_saves_every_1000(frog_zip, tmp_path, monkeypatch, capsys,
+                                                    eager_steps):
     # the real schedule at 1/100th of the cost: stub the training and count what is written
     calls = []
     monkeypatch.setattr(network.Network, "get_trainer", lambda *args: FakeTrainer(calls))
-    monkeypatch.setattr(program.Gan, "generate_images",
-                        staticmethod(lambda g, n, d: np.zeros((n, 32, 32, 3), np.float32)))
+    monkeypatch.setattr(program.Gan, "generate_images", staticmethod(no_fakes))
     program.main(data=frog_zip, epochs=2001, batch_size=3, output=tmp_path / "out")
     printed = EPOCH_LINE.findall(capsys.readouterr().out)
     assert [int(epoch) for epoch, _, _ in printed] == list(range(0, 2001, 100))
@@ -83,17 +87,17 @@ def test_logs_every_100_epochs_and_saves_every_1000(frog_zip, tmp_path, monkeypa
     assert calls[:4] == [6, 3, 6, 3] and len(calls) == 2 * 2001
 
 
-def test_the_data_cursor_walks_in_order_and_wraps(frog_zip, tmp_path, monkeypatch):
+def test_the_data_cursor_walks_in_order_and_wraps(frog_zip, tmp_path, monkeypatch,
+                                                  eager_steps):
     starts = []
     original = program.Gan.get_training_batch
 
-    def spy(generated, data, batch_size, start):
-        starts.append(start)
-        return original(generated, data, batch_size, start)
+    def spy(generated, data, batch_size, start, rng):
+        starts.append(int(start))
+        return original(generated, data, batch_size, start, rng)
 
     monkeypatch.setattr(program.Gan, "get_training_batch", staticmethod(spy))
-    monkeypatch.setattr(program.Gan, "generate_images",
-                        staticmethod(lambda g, n, d: np.zeros((n, 32, 32, 3), np.float32)))
+    monkeypatch.setattr(program.Gan, "generate_images", staticmethod(no_fakes))
     monkeypatch.setattr(network.Network, "get_trainer", lambda *args: FakeTrainer([]))
     program.main(data=frog_zip, epochs=5, batch_size=1500, output=tmp_path)
     # 0, 1500, 3000, then min(4500, 5000 - 1500) = 3500, which reaches the end and wraps to 0
@@ -186,3 +190,21 @@ def test_download_builds_missing_data_before_training(tmp_path, monkeypatch, fro
     # a second run finds the file and builds nothing
     assert CliRunner().invoke(main, ["--download", "--epochs", "0"]).exit_code == 0
     assert len(built) == 1
+
+
+@pytest.mark.parametrize("args, settings", [
+    (["--preset", "laptop"], {"recipe": "stable", "width": 32, "batch_size": 16}),
+    (["--preset", "laptop", "--recipe", "tutorial", "--width", "8"],
+     {"recipe": "tutorial", "width": 8, "batch_size": 8}),
+    (["--preset", "laptop", "--batch-size", "4"], {"recipe": "stable", "width": 32,
+                                                  "batch_size": 4}),
+])
+def test_the_laptop_preset_picks_the_stable_recipe_unless_told_otherwise(frog_zip, tmp_path,
+                                                                        args, settings):
+    from gan_demo.checkpoint import read_checkpoint
+
+    result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(tmp_path),
+                                       "--epochs", "1", *args])
+    assert result.exit_code == 0, result.output
+    saved = read_checkpoint(tmp_path / "checkpoint.npz")["settings"]
+    assert {name: saved[name] for name in settings} == settings

@@ -115,11 +115,11 @@ def test_a_bad_recipe_is_refused(wrong, message):
         StableRecipe(**wrong)
 
 
-def test_adadelta_is_the_tutorials():
-    learner = StableRecipe(optimizer="adadelta").learner()
+def test_the_default_optimizer_is_the_tutorials_adadelta_and_adam_is_an_option():
+    learner = StableRecipe().learner()  # it measured the better FID in 30 minutes
     assert isinstance(learner, keras.optimizers.Adadelta)
     assert (float(learner.learning_rate), learner.rho, learner.epsilon) == (1.0, 0.95, 1e-8)
-    adam = StableRecipe().learner()
+    adam = StableRecipe(optimizer="adam").learner()
     assert isinstance(adam, keras.optimizers.Adam)
     assert (round(float(adam.learning_rate), 6), adam.beta_1) == (2e-4, 0.5)
 

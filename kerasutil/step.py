@@ -1,0 +1,77 @@
+"""Compile a training step, written with the tutorial's helpers, into one TensorFlow graph."""
+
+import contextlib
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def compile_step(step, jit_compile=False):
+    """Run ``step`` as one compiled TensorFlow graph: no Python between its operations.
+
+    The tutorial's epoch is five calls (generate, batch, train, batch, train), each a round trip
+    from Python to TensorFlow and back through NumPy. Written with the helpers given a
+    ``tf.random.Generator`` (see :class:`kerasutil.Gan`), the same five calls become one graph,
+    traced on the first call and reused after: the noise is drawn and the batch sliced on the
+    device, and only the results come back.
+
+    Args:
+        step: a function of tensors returning a nest of tensors (tuples, named tuples such as
+            :class:`kerasutil.TrainResult`).
+        jit_compile: compile the graph with XLA as well (faster on some GPUs, slower on this
+            CPU).
+
+    Returns:
+        A function taking the same arguments (numbers or arrays: they become tensors, so a new
+        value does not trace the graph again) and returning the results as NumPy values.
+
+    Example:
+        >>> import contextlib
+
+import keras
+import numpy as np
+import tensorflow as tf
+        >>> rng = tf.random.Generator.from_seed(1)
+        >>> noise = compile_step(lambda scale: scale * rng.normal(()))
+        >>> float(noise(0))
+        0.0
+    """
+    graph = tf.function(step, jit_compile=jit_compile)
+
+    def run(*args):
+        results = graph(*(tf.convert_to_tensor(arg) for arg in args))
+        # np.asarray, not .numpy(): run eagerly (tf.config.run_functions_eagerly), a step
+        # may return plain floats
+        return tf.nest.map_structure(np.asarray, results)
+
+    run.graph = graph
+    return run
+
+
+def mirrored_strategy():
+    """A ``tf.distribute.MirroredStrategy`` over every GPU, or every logical CPU without one.
+
+    Build the networks, learners and trainers inside its ``scope()``: each compiled training
+    step then splits its batches between the replicas (see :meth:`Trainer.train_batch`).
+    """
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    return tf.distribute.MirroredStrategy([device.name for device in devices])
+
+
+@contextlib.contextmanager
+def precision(policy):
+    """Build the networks of the ``with`` block under a Keras dtype policy, then restore it.
+
+    "mixed_bfloat16" computes in bfloat16 and keeps float32 weights (no loss scaling needed,
+    unlike float16); the trainers still compute their losses in float32.
+
+    Args:
+        policy: a Keras dtype policy name: "float32" or "mixed_bfloat16".
+    """
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
