@@ -6,12 +6,17 @@
     discriminator's ``trainable`` flag toggled so that it really trains in its own step;
 (b) ours: program.py's own loop, program.main itself: each epoch one compiled graph (noise,
     batch slicing, both updates), the frogs on the device.
-With --variants, also ours with --xla and with --mixed-precision (bfloat16).
+With --variants, also ours with --xla and with --mixed-precision (bfloat16). With
+--stable-widths, also the stable recipe's own compiled loop (stable.main) at those widths and
+its own batch size: the steps per second a student gets from --recipe stable and --preset laptop.
 
 For each width and batch it prints ms/step, images/s (real + fake images the discriminator
 sees per second), the ratio a/b, the process's peak memory, and the GFLOP/s achieved (from the
 networks' FLOP count) against this machine's fp32 ceiling, measured in the same run with a
-large matrix product. Figures are only comparable within one run: the machine may be shared.
+large matrix product. "% fwd" compares it with a second ceiling for each width, the GFLOP/s of
+the generator's forward pass alone at batch 64 (no training, no Python): what the convolution
+kernels reach on this machine. Figures are only comparable within one run: the machine may be
+shared.
 """
 
 import argparse
@@ -28,7 +33,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from gan_demo import program  # noqa: E402
+from gan_demo import program, stable  # noqa: E402
 from gan_demo.program import create_discriminator, create_generator, latent_dimensions  # noqa
 from gan_demo.run import Run  # noqa: E402
 from kerasutil import Gan  # noqa: E402
@@ -41,15 +46,31 @@ WARM_UP = 2
 BCE = "binary_crossentropy"
 
 
-def matmul_ceiling(size=2048, repeats=10):
-    """GFLOP/s of a large fp32 matrix product: what this CPU can do at best."""
+def matmul_ceiling(size=2048, repeats=10, trials=5):
+    """GFLOP/s of a large fp32 matrix product, the best of a few trials: this CPU's best."""
     a = tf.random.normal((size, size))
     product = tf.function(lambda x: tf.matmul(x, x))
     product(a).numpy()
+    return max(2 * size ** 3 * repeats / _seconds(lambda: product(a).numpy(), repeats) / 1e9
+               for _ in range(trials))
+
+
+def _seconds(call, repeats):
     began = time.perf_counter()
     for _ in range(repeats):
-        product(a).numpy()
-    return 2 * size ** 3 * repeats / (time.perf_counter() - began) / 1e9
+        call()
+    return time.perf_counter() - began
+
+
+def forward_ceiling(width, batch=64, trials=3):
+    """GFLOP/s of the tutorial generator's compiled forward pass, the best of a few trials:
+    what the convolution kernels reach at best."""
+    generator = create_generator(width)
+    latent = tf.random.normal((batch, latent_dimensions))
+    forward = tf.function(lambda x: generator(x, training=False))
+    forward(latent).numpy()
+    return max(batch * forward_flops(generator) / _seconds(lambda: forward(latent).numpy(), 1)
+               / 1e9 for _ in range(trials))
 
 
 def forward_flops(network):
@@ -112,15 +133,26 @@ class TimingRun(Run):
         return len(self.times) > WARM_UP + self.steps
 
 
-def ours(width, batch, steps, data, variant):
-    """Seconds per step of program.main's own loop, and its networks."""
+def ours(width, batch, steps, data, variant, main=program.main):
+    """Seconds per step of program.main's own loop (or stable.main's), and what it returns."""
     timing = TimingRun(steps)
     with precision("mixed_bfloat16" if variant == "bf16" else "float32"):
-        generator, discriminator = program.main(
+        trained = main(
             data=data, epochs=10 ** 9, batch_size=batch, output=tempfile.mkdtemp(),
             width=width, save_every=10 ** 9, run=timing, jit_compile=variant == "xla")
     seconds = (timing.times[-1] - timing.times[WARM_UP]) / steps
-    return seconds, generator, discriminator
+    return seconds, trained
+
+
+def stable_rows(widths, steps, data):
+    """The stable recipe's ms/step, steps/s and images/s at each width, its own batch size."""
+    batch = stable.StableRecipe.batch_size
+    print(f"stable recipe (stable.main), batch {batch}:")
+    print(f"{'width':>5} {'ms/step':>8} {'steps/s':>8} {'images/s':>9}")
+    for width in widths:
+        seconds, _ = ours(width, batch, steps, data, None, main=stable.main)
+        print(f"{width:>5} {seconds * 1e3:8.1f} {1 / seconds:8.2f} {2 * batch / seconds:9.0f}",
+              flush=True)
 
 
 def time_steps(step, steps, batch, frogs):
@@ -144,6 +176,8 @@ def main():
     parser.add_argument("--batches", default="8,64")
     parser.add_argument("--variants", action="store_true",
                         help="also time ours with --xla and with --mixed-precision")
+    parser.add_argument("--stable-widths", default="",
+                        help="also time the stable recipe at these widths, e.g. 16,32,64")
     parser.add_argument("--data", default=REAL_FROGS, help="frog_pictures.zip for ours")
     args = parser.parse_args()
     frogs = np.random.default_rng(0).random((5000, 32, 32, 3), dtype=np.float32)
@@ -151,8 +185,11 @@ def main():
     print(f"fp32 ceiling (2048^2 matmul): {ceiling:.0f} GFLOP/s; "
           f"{os.cpu_count()} CPUs; TensorFlow {tf.__version__}, Keras {keras.__version__}")
     print(f"{'width':>5} {'batch':>5} {'loop':>6} {'ms/step':>8} {'images/s':>9} "
-          f"{'GFLOP/s':>8} {'% ceil':>6} {'a/b':>5} {'peak MiB':>8}")
-    for width in (int(w) for w in args.widths.split(",")):
+          f"{'GFLOP/s':>8} {'% ceil':>6} {'% fwd':>6} {'a/b':>5} {'peak MiB':>8}")
+    for width in (int(w) for w in args.widths.split(",") if w):
+        forward = forward_ceiling(width)
+        print(f"{width:>5} generator forward pass, batch 64: {forward:.0f} GFLOP/s "
+              f"({100 * forward / ceiling:.0f}% of the matmul ceiling)", flush=True)
         for batch in (int(b) for b in args.batches.split(",")):
             seconds = {}
             names = ("naive", "ours") + (("xla", "bf16") if args.variants else ())
@@ -161,14 +198,17 @@ def main():
                     step, generator, discriminator = naive_loop(width, batch, frogs)
                     seconds[name] = time_steps(step, args.steps, batch, frogs)
                 else:
-                    seconds[name], generator, discriminator = ours(
+                    seconds[name], (generator, discriminator) = ours(
                         width, batch, args.steps, args.data, name if name != "ours" else None)
                 gflops = step_flops(generator, discriminator, batch) / seconds[name] / 1e9
                 ratio = f"{seconds['naive'] / seconds[name]:5.2f}" if name != "naive" else ""
                 print(f"{width:>5} {batch:>5} {name:>6} {seconds[name] * 1e3:8.1f} "
                       f"{2 * batch / seconds[name]:9.0f} {gflops:8.1f} "
-                      f"{100 * gflops / ceiling:6.0f} {ratio:>5} {peak_memory_mib():8.0f}",
+                      f"{100 * gflops / ceiling:6.0f} {100 * gflops / forward:6.0f} {ratio:>5} "
+                      f"{peak_memory_mib():8.0f}",
                       flush=True)
+    if args.stable_widths:
+        stable_rows([int(w) for w in args.stable_widths.split(",")], args.steps, args.data)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from gan_demo.checkpoint import RandomState
 from gan_demo.run import Run
-from kerasutil import DataUtil, Gan, compile_step, input_variable, leaky_relu
+from kerasutil import DataUtil, Gan, compile_step, input_variable, leaky_relu, step_random
 
 # the number of latent dimensions to use in the generator
 latent_dimensions = 32
@@ -118,8 +118,7 @@ def main(data="frog_pictures.zip", epochs=100_000, batch_size=8, output="images"
     # (not in the tutorial) the frogs go to the device once, and the training step's random
     # numbers come from one generator that checkpoints save; batches are sliced on the device
     training_data = tf.constant(training_data)
-    rng = (tf.random.Generator.from_seed(seed) if seed is not None
-           else tf.random.Generator.from_non_deterministic_state())
+    rng = step_random(seed)
 
     # create the generator and the discriminator
     generator = create_generator(width)

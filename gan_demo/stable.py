@@ -28,7 +28,7 @@ import tensorflow as tf
 from gan_demo.checkpoint import RandomState, restore_variables
 from gan_demo.program import create_discriminator, create_generator, latent_dimensions
 from gan_demo.run import Run
-from kerasutil import DataUtil, Gan
+from kerasutil import DataUtil, Gan, step_random
 from kerasutil.augment import POLICIES, diff_augment
 
 # the generator's channel count the stable recipe trains by default (the tutorial's is 256)
@@ -105,8 +105,7 @@ class StableGan:
         self.sampler = to_pixel_range(self.average)
         # the frogs live on the device once, in the tanh's range
         self.frogs = tf.constant(frogs * 2 - 1, dtype=tf.float32)
-        self.rng = (tf.random.Generator.from_seed(seed) if seed is not None
-                    else tf.random.Generator.from_non_deterministic_state())
+        self.rng = step_random(seed)
         self.discriminator_learner = recipe.learner()
         self.generator_learner = recipe.learner()
         self.discriminator_learner.build(self.discriminator.trainable_variables)

@@ -20,7 +20,7 @@ from kerasutil.data import DataError, DataUtil  # noqa: E402
 from kerasutil.gan import Gan  # noqa: E402
 from kerasutil.layers import Variable, input_variable, leaky_relu  # noqa: E402
 from kerasutil.network import Network, Trainer, TrainResult  # noqa: E402
-from kerasutil.step import compile_step  # noqa: E402
+from kerasutil.step import compile_step, step_random  # noqa: E402
 
 __all__ = ["DataError", "DataUtil", "Gan", "Network", "Trainer", "TrainResult", "Variable",
-           "compile_step", "input_variable", "leaky_relu"]
+           "compile_step", "input_variable", "leaky_relu", "step_random"]

@@ -11,7 +11,7 @@ import tensorflow as tf
 from gan_demo import program
 from gan_demo.checkpoint import read_checkpoint
 from gan_demo.cli import main
-from kerasutil import Gan, compile_step, input_variable
+from kerasutil import Gan, compile_step, input_variable, step_random
 from kerasutil.gan import LABEL_NOISE
 from tests.test_crash_safety import train
 
@@ -27,6 +27,13 @@ def test_compile_step_traces_once_and_returns_numpy():
     for _, noise in results:
         np.testing.assert_allclose(noise, 1.5 * expected.normal((3,)).numpy(), rtol=1e-6)
     assert step.graph.experimental_get_tracing_count() == 1  # new values did not retrace
+
+
+def test_step_random_repeats_for_a_seed_and_differs_without_one():
+    draws = [step_random(seed).normal((4,)).numpy() for seed in (5, 5, None, None)]
+    np.testing.assert_array_equal(draws[0], draws[1])
+    np.testing.assert_array_equal(draws[0], tf.random.Generator.from_seed(5).normal((4,)))
+    assert not np.array_equal(draws[2], draws[3])
 
 
 def test_tensor_training_batch_is_the_numpy_one_built_in_the_graph():
