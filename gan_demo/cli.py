@@ -15,11 +15,9 @@ from click.core import ParameterSource
 from gan_demo import program, stable, tools
 from gan_demo.checkpoint import CheckpointError, checkpoint_path, read_checkpoint
 from gan_demo.run import TrainingRun
-from gan_demo.user_errors import USAGE_ERROR, OneLineErrors, UserError, writable_folder
+from gan_demo.user_errors import OneLineErrors, UserError, writable_folder
 from kerasutil.data import FROG_COUNT, DataError
 from kerasutil.step import mirrored_strategy, precision
-
-__all__ = ["main", "recipe_sizes", "DIVERGED", "USAGE_ERROR"]
 
 # a run whose losses became NaN or infinite stops with this code
 DIVERGED = 3
