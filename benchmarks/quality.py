@@ -68,8 +68,8 @@ def train_tutorial(args, seconds):
 def train_stable(args, seconds, frogs):
     recipe = StableRecipe(
         batch_size=args.batch or StableRecipe.batch_size, optimizer=args.optimizer,
-        learning_rate=args.lr, augment=() if args.no_augment else StableRecipe.augment,
-        ema_decay=0.0 if args.no_ema else args.ema)
+        learning_rate=args.lr, augment=() if args.no_augment else args.augment,
+        ema_decay=0.0 if args.no_ema else args.ema, r1_gamma=args.r1)
     gan = StableGan(frogs, args.width, recipe, seed=args.seed)
     deadline = time.perf_counter() + seconds if seconds else None
     steps = 0
@@ -99,8 +99,12 @@ def main():
     parser.add_argument("--batch", type=int, default=None, help="[8 tutorial, 16 stable]")
     parser.add_argument("--optimizer", choices=("adam", "adadelta"),
                         default=StableRecipe.optimizer)
-    parser.add_argument("--lr", type=float, default=StableRecipe.learning_rate)
+    parser.add_argument("--lr", type=float, default=None,
+                        help="[the optimizer's: 1.0 AdaDelta, 2e-4 Adam]")
+    parser.add_argument("--augment", type=_policy, default=StableRecipe.augment,
+                        help="DiffAugment operations, comma-separated [color,translation,cutout]")
     parser.add_argument("--ema", type=float, default=StableRecipe.ema_decay)
+    parser.add_argument("--r1", type=float, default=0.0, help="R1 penalty weight gamma [0]")
     parser.add_argument("--no-augment", action="store_true")
     parser.add_argument("--no-ema", action="store_true")
     parser.add_argument("--count", type=int, default=5000, help="samples to score")
@@ -185,6 +189,14 @@ def rescore(args, real):
                 _record(args, suffix, result, fake, real)
 
 
+def _policy(text):
+    policy = tuple(name for name in text.split(",") if name)
+    unknown = set(policy) - set(StableRecipe.augment)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown augmentation {sorted(unknown)}")
+    return policy
+
+
 def _run_name(args):
     parts = [args.recipe, f"w{args.width}"]
     if args.batch:
@@ -193,10 +205,14 @@ def _run_name(args):
     if args.recipe == "stable":
         if args.optimizer != StableRecipe.optimizer:
             parts.append(args.optimizer)
-        if args.lr != StableRecipe.learning_rate:
+        if args.lr is not None:
             parts.append(f"lr{args.lr:g}")
         if args.no_augment:
             parts.append("noaug")
+        elif args.augment != StableRecipe.augment:
+            parts.append("aug-" + "-".join(args.augment))
+        if args.r1:
+            parts.append(f"r1-{args.r1:g}")
         if args.no_ema:
             parts.append("noema")
         elif args.ema != StableRecipe.ema_decay:

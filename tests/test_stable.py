@@ -106,9 +106,34 @@ def test_the_first_losses_are_near_log_2():
     assert abs(float(gan_loss) - np.log(2)) < 0.1
 
 
+def test_the_r1_penalty_is_half_gamma_times_the_squared_input_gradient_every_16th_step():
+    from gan_demo.stable import R1_EVERY
+    gan = make_gan(r1_gamma=2.0, augment=())
+    # a linear critic: its gradient at any image is its weights, 0.01 on each of 3,072 inputs
+    gan.critic = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(),
+                                   keras.layers.Dense(1, use_bias=False,
+                                                      kernel_initializer="zeros")])
+    gan.critic.layers[-1].kernel.assign(np.full((3072, 1), 0.01, np.float32))
+    real = tf.zeros((4, 32, 32, 3))
+    assert float(gan._r1_penalty(real)) == pytest.approx(2.0 / 2 * R1_EVERY * 3072 * 1e-4)
+    gan.discriminator_learner.iterations.assign(1)
+    assert float(gan._r1_penalty(real)) == 0.0
+
+
+def test_the_r1_penalty_changes_the_discriminator_step_only_when_asked():
+    plain, penalised = make_gan(), make_gan(r1_gamma=10.0)
+    plain.discriminator_step(), penalised.discriminator_step()
+    assert not np.allclose(values(plain.discriminator)[0], values(penalised.discriminator)[0])
+    assert penalised.discriminator_learner.iterations.numpy() == 1
+    for _ in range(2):  # compiled, across a step with the penalty and one without
+        assert all(np.isfinite(float(loss)) for loss in penalised.train_step())
+
+
 @pytest.mark.parametrize("wrong, message", [
     ({"optimizer": "sgd"}, "optimizer must be 'adam' or 'adadelta', got 'sgd'"),
     ({"ema_decay": 1.0}, r"ema_decay must be in \[0, 1\), got 1.0"),
+    ({"learning_rate": 0}, "learning_rate must be > 0, got 0"),
+    ({"r1_gamma": -1.0}, "r1_gamma must be >= 0, got -1.0"),
 ])
 def test_a_bad_recipe_is_refused(wrong, message):
     with pytest.raises(ValueError, match=f"^{message}$"):
@@ -122,6 +147,13 @@ def test_the_default_optimizer_is_the_tutorials_adadelta_and_adam_is_an_option()
     adam = StableRecipe(optimizer="adam").learner()
     assert isinstance(adam, keras.optimizers.Adam)
     assert (round(float(adam.learning_rate), 6), adam.beta_1) == (2e-4, 0.5)
+
+
+def test_a_learning_rate_applies_to_either_optimizer():
+    adadelta = StableRecipe(learning_rate=0.5).learner()
+    assert (float(adadelta.learning_rate), adadelta.rho) == (0.5, 0.95)
+    adam = StableRecipe(optimizer="adam", learning_rate=1e-3).learner()
+    assert round(float(adam.learning_rate), 6) == 1e-3
 
 
 # -- the command line ----------------------------------------------------------------------
