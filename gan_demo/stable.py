@@ -57,7 +57,7 @@ class StableRecipe:
 
     batch_size: int = 16
     optimizer: str = "adadelta"
-    learning_rate: float = None
+    learning_rate: float | None = None
     beta_1: float = 0.5
     augment: tuple = field(default=POLICIES)
     ema_decay: float = 0.999

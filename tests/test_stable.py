@@ -122,7 +122,8 @@ def test_the_r1_penalty_is_half_gamma_times_the_squared_input_gradient_every_16t
 
 def test_the_r1_penalty_changes_the_discriminator_step_only_when_asked():
     plain, penalised = make_gan(), make_gan(r1_gamma=10.0)
-    plain.discriminator_step(), penalised.discriminator_step()
+    plain.discriminator_step()
+    penalised.discriminator_step()
     assert not np.allclose(values(plain.discriminator)[0], values(penalised.discriminator)[0])
     assert penalised.discriminator_learner.iterations.numpy() == 1
     for _ in range(2):  # compiled, across a step with the penalty and one without
