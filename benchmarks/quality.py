@@ -104,7 +104,8 @@ def main():
     parser.add_argument("--augment", type=_policy, default=StableRecipe.augment,
                         help="DiffAugment operations, comma-separated [color,translation,cutout]")
     parser.add_argument("--ema", type=float, default=StableRecipe.ema_decay)
-    parser.add_argument("--r1", type=float, default=0.0, help="R1 penalty weight gamma [0]")
+    parser.add_argument("--r1", type=float, default=StableRecipe.r1_gamma,
+                        help="R1 penalty weight gamma, 0 for none [1]")
     parser.add_argument("--no-augment", action="store_true")
     parser.add_argument("--no-ema", action="store_true")
     parser.add_argument("--count", type=int, default=5000, help="samples to score")
@@ -211,7 +212,7 @@ def _run_name(args):
             parts.append("noaug")
         elif args.augment != StableRecipe.augment:
             parts.append("aug-" + "-".join(args.augment))
-        if args.r1:
+        if args.r1 != StableRecipe.r1_gamma:
             parts.append(f"r1-{args.r1:g}")
         if args.no_ema:
             parts.append("noema")
