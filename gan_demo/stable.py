@@ -37,6 +37,8 @@ from kerasutil.augment import POLICIES, diff_augment
 STABLE_WIDTH = 32
 # lazy regularisation (StyleGAN2): the R1 penalty every 16th step, 16 times as heavy
 R1_EVERY = 16
+# each optimizer's learning rate when the recipe names none
+DEFAULT_LEARNING_RATES = {"adadelta": 1.0, "adam": 2e-4}
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,9 @@ class StableRecipe:
         augment: the DiffAugment operations, () for none.
         ema_decay: the generator average's decay; 0 samples the raw generator.
         r1_gamma: weight of the R1 penalty on the discriminator's gradient at real frogs
-            (Mescheder et al. 2018), applied every ``R1_EVERY`` steps; 0 for none. At 1 it
-            measured FID 153.8 against 160.1 without it after the same 30 minutes
-            (benchmarks/results/quality-2026-11-29-screen.jsonl).
+            (Mescheder et al. 2018), applied every ``R1_EVERY`` steps; 0 for none. After the
+            same 30 minutes, FID (5k) 113.8 at 4, 140.3 at 1 and 145.8 without it
+            (benchmarks/results/quality-2026-11-29-quiet.jsonl).
     """
 
     batch_size: int = 16
@@ -65,7 +67,7 @@ class StableRecipe:
     beta_1: float = 0.5
     augment: tuple = field(default=POLICIES)
     ema_decay: float = 0.999
-    r1_gamma: float = 1.0
+    r1_gamma: float = 4.0
 
     def __post_init__(self):
         if self.optimizer not in ("adam", "adadelta"):
@@ -79,12 +81,11 @@ class StableRecipe:
 
     def learner(self):
         """A new optimizer for one network."""
+        # Keras 3 refuses an integer learning rate, so the tutorial's 1 must arrive as 1.0
+        rate = float(self.learning_rate or DEFAULT_LEARNING_RATES[self.optimizer])
         if self.optimizer == "adadelta":
-            return keras.optimizers.Adadelta(learning_rate=float(self.learning_rate or 1.0),
-                                             rho=0.95, epsilon=1e-8)
-        # Keras 3 refuses an integer learning rate, so 1 must arrive as 1.0
-        return keras.optimizers.Adam(learning_rate=float(self.learning_rate or 2e-4),
-                                     beta_1=self.beta_1)
+            return keras.optimizers.Adadelta(learning_rate=rate, rho=0.95, epsilon=1e-8)
+        return keras.optimizers.Adam(learning_rate=rate, beta_1=self.beta_1)
 
 
 class StableGan:
