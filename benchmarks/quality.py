@@ -105,7 +105,7 @@ def main():
                         help="DiffAugment operations, comma-separated [color,translation,cutout]")
     parser.add_argument("--ema", type=float, default=StableRecipe.ema_decay)
     parser.add_argument("--r1", type=float, default=StableRecipe.r1_gamma,
-                        help="R1 penalty weight gamma, 0 for none [4]")
+                        help=f"R1 penalty weight gamma, 0 for none [{StableRecipe.r1_gamma:g}]")
     parser.add_argument("--no-augment", action="store_true")
     parser.add_argument("--no-ema", action="store_true")
     parser.add_argument("--count", type=int, default=5000, help="samples to score")
