@@ -30,7 +30,12 @@ from gan_demo import program  # noqa: E402
 from gan_demo.pictures import grid_image, save_picture  # noqa: E402
 from gan_demo.run import Run  # noqa: E402
 from gan_demo.sample import generate_pixels  # noqa: E402
-from gan_demo.stable import StableGan, StableRecipe, to_pixel_range  # noqa: E402
+from gan_demo.stable import (  # noqa: E402
+    DEFAULT_LEARNING_RATES,
+    StableGan,
+    StableRecipe,
+    to_pixel_range,
+)
 from kerasutil import DataUtil  # noqa: E402
 from kerasutil.gan import to_pixels  # noqa: E402
 
@@ -100,7 +105,8 @@ def main():
     parser.add_argument("--optimizer", choices=("adam", "adadelta"),
                         default=StableRecipe.optimizer)
     parser.add_argument("--lr", type=float, default=None,
-                        help="[the optimizer's: 1.0 AdaDelta, 2e-4 Adam]")
+                        help="[the optimizer's: %(adadelta)g AdaDelta, %(adam)g Adam]"
+                        % DEFAULT_LEARNING_RATES)
     parser.add_argument("--augment", type=_policy, default=StableRecipe.augment,
                         help="DiffAugment operations, comma-separated [color,translation,cutout]")
     parser.add_argument("--ema", type=float, default=StableRecipe.ema_decay)
