@@ -1,8 +1,8 @@
 """How good are the fakes? FID, KID, SWD and a memorisation check against the real frogs.
 
 - FID (Frechet Inception distance) and KID (kernel Inception distance) compare Inception
-  features of fakes and real frogs (:mod:`gan_demo.inception`, the optional ``fid`` extra).
-- SWD (:mod:`gan_demo.swd`) compares local patches at two scales; it needs nothing extra.
+  features of fakes and real frogs (:mod:`gan_demo.metrics.inception`, the optional ``fid`` extra).
+- SWD (:mod:`gan_demo.metrics.swd`) compares local patches at two scales; it needs nothing extra.
 - The memorisation check asks whether fakes lie closer to a training frog than real frogs lie
   to each other: a generator that copies its training data scores a low FID but is no good.
 
@@ -12,7 +12,7 @@ so scores of a checkpoint and of samples exported with ``generate --output x.npz
 
 import numpy as np
 
-from gan_demo import inception, swd
+from gan_demo.metrics import inception, swd
 from gan_demo.pictures import grid_image, save_picture
 
 # the whole scoring API in one place, for benchmarks and notebooks

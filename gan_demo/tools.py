@@ -8,7 +8,8 @@ import numpy as np
 from click.core import ParameterSource
 
 from gan_demo import evaluate as evaluation
-from gan_demo import frog_data, inception, sample
+from gan_demo import frog_data, sample
+from gan_demo.metrics import inception
 from gan_demo.user_errors import UserError, writable_folder
 from kerasutil.data import FROG_COUNT, DataError, DataUtil
 from kerasutil.gan import to_pixels

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_demo import evaluate, inception, swd
+from gan_demo import evaluate
+from gan_demo.metrics import inception, swd
 from kerasutil import DataUtil
 from kerasutil.gan import to_pixels
 

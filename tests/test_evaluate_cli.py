@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from gan_demo import evaluate, inception, sample
+from gan_demo import evaluate, sample
 from gan_demo.cli import main
+from gan_demo.metrics import inception
 from gan_demo.program import create_generator
 from kerasutil import DataUtil
 from kerasutil.gan import to_pixels
