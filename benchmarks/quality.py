@@ -90,8 +90,8 @@ def train_stable(args, seconds, frogs):
 
 def score(fake, real, fid, pairs_path=None):
     """FID/KID (when the extra is installed and ``fid``), SWD and the memorisation check."""
-    from gan_demo import evaluate
-    return evaluate.evaluate_pixels(fake, real, fid=fid, pairs_path=pairs_path)
+    from gan_demo.metrics.scoring import evaluate_pixels
+    return evaluate_pixels(fake, real, fid=fid, pairs_path=pairs_path)
 
 
 def main():

@@ -7,8 +7,8 @@ import click
 import numpy as np
 from click.core import ParameterSource
 
-from gan_demo import evaluate as evaluation
-from gan_demo import frog_data, inception, sample
+from gan_demo import frog_data, sample
+from gan_demo.metrics import inception, scoring
 from gan_demo.user_errors import UserError, writable_folder
 from kerasutil.data import FROG_COUNT, DataError, DataUtil
 from kerasutil.gan import to_pixels
@@ -142,15 +142,15 @@ def evaluate(ctx, checkpoint, samples, count, data, pairs, seed, no_fid, as_json
     click.echo(f"Scoring {len(fakes):,} frogs against the {len(real):,} real frogs in {data}...",
                err=True)
     try:
-        result = evaluation.evaluate_pixels(fakes, real, fid=not no_fid, seed=seed,
-                                            pairs_path=pairs)
+        result = scoring.evaluate_pixels(fakes, real, fid=not no_fid, seed=seed,
+                                         pairs_path=pairs)
     except OSError as error:
         raise UserError(f"cannot write --pairs '{pairs}' ({error.strerror or error}): choose "
                         f"another file") from None
     if as_json:
         click.echo(json.dumps(result))
     else:
-        for line in evaluation.report_lines(result):
+        for line in scoring.report_lines(result):
             click.echo(line)
 
 

@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from gan_demo import evaluate, inception, sample
+from gan_demo import sample
 from gan_demo.cli import main
+from gan_demo.metrics import distances, inception, scoring
 from gan_demo.program import create_generator
 from kerasutil import DataUtil
 from kerasutil.gan import to_pixels
@@ -78,17 +79,17 @@ def test_samples_are_scored_in_one_line_per_metric(samples, frog_zip, real_pixel
     result = run("--samples", str(samples), "--data", str(frog_zip))
     assert result.exit_code == 0, result.output
     fakes = sample.load_samples(samples)
-    expected = evaluate.evaluate_pixels(fakes, real_pixels, seed=0,
-                                        pairs_path=samples.parent / "closest_pairs.png")
+    expected = scoring.evaluate_pixels(fakes, real_pixels, seed=0,
+                                       pairs_path=samples.parent / "closest_pairs.png")
     lines = result.stdout.splitlines()
-    assert lines == evaluate.report_lines(expected)
+    assert lines == scoring.report_lines(expected)
     assert lines[0] == f"FID: {expected['fid']:.2f}"
     assert lines[1] == f"KID: {expected['kid']:.5f} \u00b1 {expected['kid_std']:.5f}"
     assert lines[2].startswith("SWD: ") and " (x1e3; per level 32px " in lines[2]
     assert lines[-1] == ("Closest pairs (each fake beside its nearest training frog): "
                          f"{samples.parent / 'closest_pairs.png'}")
-    assert expected["fid"] == evaluate.frechet_distance(cheap_inception(fakes),
-                                                        cheap_inception(real_pixels))
+    assert expected["fid"] == distances.frechet_distance(cheap_inception(fakes),
+                                                         cheap_inception(real_pixels))
     assert result.stderr.endswith(f"Scoring 12 frogs against the 5,000 real frogs in "
                                   f"{frog_zip}...\n")
     assert sorted(os.listdir(samples.parent)) == ["closest_pairs.png", "samples.npz"]
@@ -118,7 +119,7 @@ def test_a_checkpoint_is_scored_on_count_frogs_drawn_with_the_seed(generator_fil
     assert result.exit_code == 0, result.output
     generator = sample.load_generator(generator_file)
     fakes = sample.generate_pixels(generator, 20, np.random.default_rng(3))
-    expected = evaluate.evaluate_pixels(fakes, real_pixels, fid=False, seed=3, pairs_path=pairs)
+    expected = scoring.evaluate_pixels(fakes, real_pixels, fid=False, seed=3, pairs_path=pairs)
     assert json.loads(result.stdout) == expected
     assert expected["fid"] is None and expected["count"] == 20
     assert result.stderr.startswith(f"Drawing 20 frogs from {generator_file}...\n")
@@ -238,5 +239,5 @@ def test_the_real_inception_scores_samples_against_cached_real_features(samples,
     ((pixels, features),) = computed  # the fakes only: the real frogs came from the cache
     np.testing.assert_array_equal(pixels, fakes)
     assert features.shape == (3, 2048) and features.max() > 0
-    assert scores["fid"] == evaluate.frechet_distance(features, cached)
+    assert scores["fid"] == distances.frechet_distance(features, cached)
     assert scores["count"] == 3

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_demo import evaluate, inception
+from gan_demo.metrics import distances, inception
 from kerasutil import DataUtil
 from kerasutil.gan import to_pixels
 from tests.conftest import REAL_FROG_ZIP
@@ -69,8 +69,8 @@ def test_features_equal_the_packages_own_from_png_files(noise, tmp_path):
 
 def test_the_same_images_twice_give_fid_and_kid_near_zero(noise):
     features = noise[1]
-    assert evaluate.frechet_distance(features, features) == pytest.approx(0, abs=1e-6)
-    same, _ = evaluate.kernel_inception_distance(features, features, np.random.default_rng(0))
+    assert distances.frechet_distance(features, features) == pytest.approx(0, abs=1e-6)
+    same, _ = distances.kernel_inception_distance(features, features, np.random.default_rng(0))
     # the unbiased KID of a set with itself is 2 / (n - 1) (mean k - mean k(x, x)): near 0
     # (noise against frogs scores about 0.7)
     assert abs(same) < 0.05
@@ -79,12 +79,12 @@ def test_the_same_images_twice_give_fid_and_kid_near_zero(noise):
 def test_two_sets_of_real_frogs_are_far_closer_than_noise_is_to_frogs(frogs, noise):
     features = frogs[1]
     first, second, noisy = features[:10], features[10:], noise[1]
-    real_fid = evaluate.frechet_distance(first, second)
-    noise_fid = evaluate.frechet_distance(noisy, second)
+    real_fid = distances.frechet_distance(first, second)
+    noise_fid = distances.frechet_distance(noisy, second)
     # with only 10 images a side both are large (FID's bias falls with n), but far apart
     assert real_fid < 0.7 * noise_fid, (real_fid, noise_fid)
-    real_kid, _ = evaluate.kernel_inception_distance(first, second, np.random.default_rng(0))
-    noise_kid, _ = evaluate.kernel_inception_distance(noisy, second, np.random.default_rng(0))
+    real_kid, _ = distances.kernel_inception_distance(first, second, np.random.default_rng(0))
+    noise_kid, _ = distances.kernel_inception_distance(noisy, second, np.random.default_rng(0))
     assert real_kid < 0.2 * noise_kid, (real_kid, noise_kid)
 
 
@@ -94,10 +94,10 @@ def test_two_halves_of_real_frogs_give_a_small_fid_and_noise_a_large_one():
     first = inception.inception_features(pixels[:250], progress=False)
     second = inception.inception_features(pixels[2500:2750], progress=False)
     noisy = inception.inception_features(noise_images(250, seed=1), progress=False)
-    real_fid = evaluate.frechet_distance(first, second)
-    noise_fid = evaluate.frechet_distance(noisy, second)
+    real_fid = distances.frechet_distance(first, second)
+    noise_fid = distances.frechet_distance(noisy, second)
     assert real_fid < 0.4 * noise_fid, (real_fid, noise_fid)
-    real_kid, spread = evaluate.kernel_inception_distance(first, second,
-                                                          np.random.default_rng(0))
-    noise_kid, _ = evaluate.kernel_inception_distance(noisy, second, np.random.default_rng(0))
+    real_kid, spread = distances.kernel_inception_distance(first, second,
+                                                           np.random.default_rng(0))
+    noise_kid, _ = distances.kernel_inception_distance(noisy, second, np.random.default_rng(0))
     assert abs(real_kid) < 0.05 * noise_kid, (real_kid, noise_kid)
