@@ -2,8 +2,9 @@
 
 The tutorial reads frog_pictures.zip, whose one member holds 5,000 CIFAR-10 frogs as raw
 little-endian float32, channels first (all R, then G, then B), pixel / 255. Keras wants
-channels last, so load_frog_pictures transposes on load. Every problem a student can fix
-raises DataError: one line naming the file and saying what to do.
+channels last, so load_frog_pictures transposes on load (channels_last, which
+Gan.get_training_batch also uses on the tutorial's flat records). Every problem a student can
+fix raises DataError: one line naming the file and saying what to do.
 """
 
 import copy
@@ -14,6 +15,7 @@ import zipfile
 import zlib
 
 import numpy as np
+import tensorflow as tf
 
 FROG_MEMBER = "x_channels_first_8_5.bin"
 FROG_COUNT = 5000
@@ -87,8 +89,35 @@ class DataUtil:
         else:
             flat = _load_member(name, count, size)
         _check_pixels(flat, name)
-        images = flat.reshape(count, channels, height, width).transpose(0, 2, 3, 1)
-        return np.ascontiguousarray(images)
+        return np.ascontiguousarray(channels_last(flat, height, width, channels))
+
+
+def channels_last(records, height, width, channels):
+    """Turn the tutorial's flat channels-first records into Keras's channels-last images.
+
+    A record of x_channels_first_8_5.bin holds all of an image's red values, then all its
+    green, then all its blue, each plane row by row (CNTK's layout); Keras wants each pixel's
+    channels together, (height, width, channels).
+
+    Args:
+        records: a NumPy array or a tensor of shape (count, channels * height * width).
+        height: image height in pixels.
+        width: image width in pixels.
+        channels: colour channels per pixel.
+
+    Returns:
+        The images, shaped (count, height, width, channels): a NumPy view for an array, a
+        tensor for a tensor.
+
+    Example:
+        >>> record = np.arange(12).reshape(1, 12)  # red 0-3, green 4-7, blue 8-11, 2x2 each
+        >>> channels_last(record, 2, 2, 3)[0, 0, 1].tolist()  # the top right pixel's R, G, B
+        [1, 5, 9]
+    """
+    # NumPy and TensorFlow spell reshape and transpose alike, so one line serves both forms
+    ops = tf if tf.is_tensor(records) else np
+    planes = ops.reshape(records, (-1, channels, height, width))
+    return ops.transpose(planes, (0, 2, 3, 1))
 
 
 def _check_positive(**values):

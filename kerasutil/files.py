@@ -11,14 +11,23 @@ _MARK = "-tmp-"
 
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
+    r"""Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
 
     The temporary name keeps ``path``'s extension (Keras and NumPy look at it). On any error,
     Ctrl-C included, the temporary file is removed and ``path`` keeps its old content.
 
     Example:
-        >>> with atomic_path("losses.csv") as temporary:  # doctest: +SKIP
-        ...     write_everything_to(temporary)
+        >>> from pathlib import Path
+        >>> from kerasutil.files import atomic_path
+        >>> with atomic_path("losses.csv") as temporary:
+        ...     _ = Path(temporary).write_text("epoch,loss\n")
+        >>> with atomic_path("losses.csv") as temporary:  # fails half-way: nothing changes
+        ...     _ = Path(temporary).write_text("epo")
+        ...     raise OSError("disk full")
+        Traceback (most recent call last):
+        OSError: disk full
+        >>> Path("losses.csv").read_text(), [path.name for path in Path().iterdir()]
+        ('epoch,loss\n', ['losses.csv'])
     """
     path = os.fspath(path)
     folder, name = os.path.split(os.path.abspath(path))

@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from kerasutil.data import channels_last
 from kerasutil.files import atomic_path
 from kerasutil.network import Network
 
@@ -87,8 +88,23 @@ class Gan:
         With a ``tf.random.Generator`` as ``rng``, ``training_data`` is a tensor (the frogs on
         the device), ``start`` may be a scalar tensor, and the batch is sliced there.
 
+        Args:
+            generated_images: the fakes, (at least batch_size, height, width, channels).
+            training_data: the real images, either shaped like the fakes, (count, height,
+                width, channels), as ``DataUtil.load_frog_pictures`` returns them, or the
+                tutorial's flat channels-first records, (count, channels * height * width), as
+                ``DataUtil.load_binary`` returns them; records become images batch by batch.
+            batch_size: the number of fakes and of real images, a positive int.
+            start: the first real image of the batch.
+            rng: a ``numpy.random.Generator`` or a ``tf.random.Generator`` (see the module).
+
         Returns:
-            (features, labels): 2 * batch_size images and labels of shape (2 * batch_size, 1).
+            (features, labels): 2 * batch_size channels-last images and labels of shape
+            (2 * batch_size, 1).
+
+        Raises:
+            ValueError: a bad batch_size or start, too few fakes, or training data of neither
+                shape.
         """
         _check_batch_size(batch_size)
         if _in_graph(rng):
@@ -100,8 +116,8 @@ class Gan:
         if not 0 <= start <= len(training_data) - batch_size:
             raise ValueError(f"get_training_batch: start {start} leaves no {batch_size} images "
                              f"in {len(training_data)}")
-        features = np.concatenate(
-            [generated_images[:batch_size], training_data[start:start + batch_size]])
+        real = _real_images(training_data, start, batch_size, np.shape(generated_images)[1:])
+        features = np.concatenate([generated_images[:batch_size], real])
         labels = np.concatenate([np.ones((batch_size, 1)), np.zeros((batch_size, 1))])
         labels = labels + LABEL_NOISE * _normal(rng, labels.shape)
         return features.astype(np.float32), np.clip(labels, 0, 1).astype(np.float32)
@@ -142,11 +158,32 @@ class Gan:
 
 def _training_batch_tensors(generated_images, training_data, batch_size, start, rng):
     """get_training_batch's tensor form: the same batch, built from TensorFlow operations."""
-    features = tf.concat([generated_images[:batch_size],
-                          training_data[start:start + batch_size]], axis=0)
+    real = _real_images(training_data, start, batch_size, generated_images.shape[1:])
+    features = tf.concat([generated_images[:batch_size], real], axis=0)
     labels = tf.concat([tf.ones((batch_size, 1)), tf.zeros((batch_size, 1))], axis=0)
     labels = labels + LABEL_NOISE * rng.normal(labels.shape)
     return features, tf.clip_by_value(labels, 0, 1)
+
+
+def _real_images(training_data, start, batch_size, image_shape):
+    """``training_data[start:start + batch_size]`` as images shaped like the fakes.
+
+    The tutorial passes DataUtil.LoadBinary's flat channels-first records straight to
+    GetTrainingBatch; only the batch's own records are turned into images, so a student's
+    5,000 records need no second, transposed copy.
+    """
+    shape, image_shape = tuple(np.shape(training_data)), tuple(image_shape)
+    batch = training_data[start:start + batch_size]
+    if shape[1:] == image_shape:
+        return batch
+    size = int(np.prod(image_shape))
+    if len(image_shape) == 3 and shape[1:] == (size,):
+        return channels_last(batch, *image_shape)
+    dims = ", ".join(map(str, image_shape))
+    raise ValueError(f"get_training_batch: training data shaped {shape} is neither images like "
+                     f"the generated ones, (count, {dims}), nor flat channels-first records, "
+                     f"(count, {size}): pass DataUtil.load_frog_pictures(path) or "
+                     f"DataUtil.load_binary(path, count, {size})")
 
 
 def to_pixels(values):

@@ -27,15 +27,16 @@ def compile_step(step, jit_compile=False):
         value does not trace the graph again) and returning the results as NumPy values.
 
     Example:
-        >>> import contextlib
-
-import keras
-import numpy as np
-import tensorflow as tf
+        >>> import tensorflow as tf
+        >>> from kerasutil import compile_step
         >>> rng = tf.random.Generator.from_seed(1)
-        >>> noise = compile_step(lambda scale: scale * rng.normal(()))
-        >>> float(noise(0))
-        0.0
+        >>> add_noise = compile_step(lambda x, scale: x + scale * rng.normal(()))
+        >>> float(add_noise(5.0, 0.0))
+        5.0
+        >>> bool(add_noise(5.0, 1.0) != add_noise(5.0, 1.0))  # fresh noise drawn on every call
+        True
+        >>> add_noise.graph.experimental_get_tracing_count()  # traced once, new values or not
+        1
     """
     graph = tf.function(step, jit_compile=jit_compile)
 
@@ -58,6 +59,7 @@ def step_random(seed=None):
         seed: an int for a repeatable run; None for fresh randomness every run.
 
     Example:
+        >>> from kerasutil import step_random
         >>> float(step_random(1).normal(())) == float(step_random(1).normal(()))
         True
     """

@@ -5,9 +5,10 @@ import os
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
-from kerasutil import Gan, input_variable, leaky_relu
+from kerasutil import DataUtil, Gan, compile_step, input_variable, leaky_relu
 
 LATENT = 4
 
@@ -85,6 +86,70 @@ def test_training_batch_refuses_a_start_past_the_data():
         Gan.get_training_batch(fakes, np.zeros((100, 2, 2, 3)), 8, 95)
     with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
         Gan.get_training_batch(fakes, np.zeros((100, 2, 2, 3)), 0, 0)
+
+
+def write_tutorial_bin(folder, pixels):
+    """Write channels-last ``pixels`` as the tutorial's x_channels_first_8_5.bin: per image,
+    every red value row by row, then every green, then every blue, as little-endian float32."""
+    planes = [pixels[..., channel].reshape(len(pixels), -1) for channel in range(3)]
+    np.concatenate(planes, axis=1).astype("<f4").tofile(folder / "x_channels_first_8_5.bin")
+
+
+@pytest.fixture
+def tutorial_frogs(tmp_path, monkeypatch):
+    """5,000 small non-square frogs (2 rows of 4 pixels, all different), channels last, written
+    to x_channels_first_8_5.bin in the current folder as the tutorial's data line expects."""
+    pixels = (np.arange(5000 * 2 * 4 * 3).reshape(5000, 2, 4, 3) % 251 / 255).astype(np.float32)
+    write_tutorial_bin(tmp_path, pixels)
+    monkeypatch.chdir(tmp_path)
+    return pixels
+
+
+def test_the_tutorials_data_line_feeds_get_training_batch(tutorial_frogs):
+    # the tutorial's lines, typed as a student types them (image size kept tiny)
+    channels, image_width, image_height = 3, 4, 2
+    training_data = DataUtil.load_binary("x_channels_first_8_5.bin", 5000,
+                                         channels * image_width * image_height)
+    batch_size = 8
+    generated_images = np.full((batch_size, image_height, image_width, channels), -1, np.float32)
+    for start in (0, 4992):
+        start = min(start, len(training_data) - batch_size)
+        batch = Gan.get_training_batch(generated_images, training_data, batch_size, start)
+        features, labels = batch
+        assert features.shape == (16, 2, 4, 3) and labels.shape == (16, 1)
+        np.testing.assert_array_equal(features[:8], generated_images)
+        np.testing.assert_array_equal(features[8:], tutorial_frogs[start:start + batch_size])
+    # one pixel read by hand: image 4999's bottom right blue is record value 2 * 8 + 1 * 4 + 3
+    assert features[15, 1, 3, 2] == training_data[4999, 23] == tutorial_frogs[4999, 1, 3, 2]
+
+
+def test_the_tutorials_records_feed_the_tensor_form_in_a_compiled_step(tutorial_frogs):
+    training_data = tf.constant(DataUtil.load_binary("x_channels_first_8_5.bin", 5000, 24))
+    fakes = tf.fill((4, 2, 4, 3), -1.0)
+    rng = tf.random.Generator.from_seed(4)
+    batch = compile_step(lambda start: Gan.get_training_batch(fakes, training_data, 4, start,
+                                                              rng))
+    for start in (0, 2468, 4996):
+        features, labels = batch(start)
+        assert features.shape == (8, 2, 4, 3) and labels.shape == (8, 1)
+        np.testing.assert_array_equal(features[:4], -1.0)
+        np.testing.assert_array_equal(features[4:], tutorial_frogs[start:start + 4])
+
+
+@pytest.mark.parametrize("form", ["numpy", "tensor"])
+def test_training_batch_refuses_training_data_of_neither_shape(form):
+    fakes = np.zeros((8, 32, 32, 3), np.float32)
+    rng = None if form == "numpy" else tf.random.Generator.from_seed(0)
+    convert = np.asarray if form == "numpy" else tf.constant
+    expected = ("get_training_batch: training data shaped {} is neither images like the "
+                "generated ones, (count, 32, 32, 3), nor flat channels-first records, "
+                "(count, 3072): pass DataUtil.load_frog_pictures(path) or "
+                "DataUtil.load_binary(path, count, 3072)")
+    for shape in [(100, 1024), (100, 3, 32, 32), (100, 32, 32), (100, 16, 16, 3)]:
+        with pytest.raises(ValueError) as caught:
+            Gan.get_training_batch(convert(fakes), convert(np.zeros(shape, np.float32)), 8, 0,
+                                   rng=rng)
+        assert str(caught.value) == expected.format(shape)
 
 
 def test_misleading_batch_is_latent_vectors_all_labelled_real(small_gan):
