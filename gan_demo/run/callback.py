@@ -78,6 +78,19 @@ class Callback:
 
     A part that finds the run broken sets ``state.diverged_at``: the parts after it skip that
     epoch and the run stops, so nothing broken is saved.
+
+    Example:
+        >>> class SaveNotes(Callback):
+        ...     def on_epoch_end(self, state):
+        ...         if state.saving:
+        ...             state.log(f"epoch {state.epoch} saves")
+        >>> state, notes = RunState(epochs=10, save_every=5), SaveNotes()
+        >>> for epoch in range(10):
+        ...     last = state.take_epoch(epoch, 0, 0.69, 0.69)
+        ...     notes.on_epoch_end(state)
+        epoch 0 saves
+        epoch 5 saves
+        epoch 9 saves
     """
 
     def on_train_begin(self, state):
@@ -87,7 +100,8 @@ class Callback:
         """Called after each epoch; ``state.epoch`` and its losses are the new ones."""
 
     def on_train_end(self, state):
-        """Called once training has ended, however it ended: the last files are written here."""
+        """Called once the loop has ended (its last epoch, a stop or a divergence): the last
+        files are written here."""
 
     def close(self):
         """Let go of what the part holds (a progress bar, signal handlers, a log file).

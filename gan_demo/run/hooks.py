@@ -20,17 +20,17 @@ class Run:
     @property
     def stopped_by(self):
         """The signal (SIGINT or SIGTERM) that stopped the run early, or None."""
-        return self.state.stopped_by if self.state else None
+        return self.state.stopped_by if self.state is not None else None
 
     @property
     def diverged_at(self):
         """The epoch whose losses or weights went NaN or infinite, or None."""
-        return self.state.diverged_at if self.state else None
+        return self.state.diverged_at if self.state is not None else None
 
     @property
     def losses(self):
         """The rows (epoch, discriminator loss, gan loss) recorded so far."""
-        return self.state.losses if self.state else []
+        return self.state.losses if self.state is not None else []
 
     def prepend(self, callback):
         """Put a part before the run's own ones: it does what a loop does before end_epoch.

@@ -9,8 +9,9 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Signals(Callback):
-    """Catch SIGINT and SIGTERM while the run lasts: the first asks for a stop, a second one
-    stops at once (KeyboardInterrupt; the last checkpoint stays).
+    """Catch SIGINT and SIGTERM while the run lasts: the first sets ``state.stop`` and
+    ``state.stopped_by``, a second one stops at once (KeyboardInterrupt; the last checkpoint
+    stays).
 
     It must be the last part: the signals stay caught until every other part has written its
     last files (progress.gif, generator.keras), so a Ctrl-C cannot cut those short.
