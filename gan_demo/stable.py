@@ -29,8 +29,8 @@ import tensorflow as tf
 
 from gan_demo.checkpoint import RandomState, restore_variables
 from gan_demo.program import create_discriminator, create_generator, latent_dimensions
-from gan_demo.run import Run
-from kerasutil import DataUtil, Gan, step_random
+from gan_demo.run import Run, TutorialLines
+from kerasutil import DataUtil, step_random
 from kerasutil.augment import POLICIES, diff_augment
 
 # the generator's channel count the stable recipe trains by default (the tutorial's is 256)
@@ -234,6 +234,8 @@ def main(data="frog_pictures.zip", epochs=100_000, batch_size=None, output="imag
     training_data = DataUtil.load_frog_pictures(data)
     gan = StableGan(training_data, width, recipe, seed, jit_compile)
     os.makedirs(output, exist_ok=True)
+    # the tutorial's log line and generated frogs, which program.main's loop writes itself
+    run.prepend(TutorialLines(output, save_every, latent_dimensions))
     parts = gan.parts
     first_epoch, _ = run.begin(*(parts.pop(name) for name in (
         "generator", "discriminator", "discriminator_learner", "gan_learner")),
@@ -243,16 +245,6 @@ def main(data="frog_pictures.zip", epochs=100_000, batch_size=None, output="imag
     for epoch in range(first_epoch, epochs):
         # one compiled step: a discriminator step, a generator step, the average's update
         discriminator_loss, gan_loss = (float(loss) for loss in gan.train_step())
-
-        if epoch % 100 == 0:
-            run.log(f"Epoch: {epoch}, Discriminator loss: {discriminator_loss}, "
-                    f"Gan loss: {gan_loss}")
-
-        if epoch % save_every == 0:
-            # (NumPy's random numbers: the step's own stay the same whatever --save-every is)
-            frog = Gan.generate_images(gan.sampler, 1, latent_dimensions)[0]
-            Gan.save_image(frog, 32, 32, os.path.join(output, f"generated_frog_{epoch}.png"))
-
         if run.end_epoch(epoch, 0, discriminator_loss, gan_loss):
             break
 

@@ -20,10 +20,9 @@ import pytest
 from click.testing import CliRunner
 
 from gan_demo import checkpoint as checkpoints
-from gan_demo import run as runs
 from gan_demo.checkpoint import read_checkpoint
 from gan_demo.cli import main
-from gan_demo.run import TrainingRun
+from gan_demo.run import TrainingRun, grids
 from kerasutil.network import Trainer, TrainResult
 from tests.conftest import remount_read_only, snapshot
 
@@ -343,7 +342,7 @@ def test_a_run_stopped_by_a_write_error_gives_back_ctrl_c(frog_zip, tmp_path, mo
     def disk_full(picture, path):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(runs, "save_picture", disk_full)  # the grid of epoch 0
+    monkeypatch.setattr(grids, "save_picture", disk_full)  # the grid of epoch 0
     result = train(frog_zip, tmp_path / "out", "--epochs", 3, "--seed", 0)
     assert result.exit_code == 2, result.output
     assert {signum: signal.getsignal(signum) for signum in handlers} == handlers

@@ -16,7 +16,9 @@ from PIL import Image
 
 from gan_demo.checkpoint import read_checkpoint
 from gan_demo.cli import _resume_command, main
-from gan_demo.run import TrainingRun, _progress_bar, sample_diversity
+from gan_demo.run import TrainingRun, grids, sample_diversity
+from gan_demo.run.guards import CollapseWatch
+from gan_demo.run.signals import Signals
 
 # narrow networks: the run's machinery is under test, not the tutorial's arithmetic
 SMALL = ["--width", "16", "--save-every", "10"]
@@ -116,6 +118,33 @@ def test_a_signal_saves_a_checkpoint_and_says_how_to_resume(frog_zip, tmp_path, 
     assert len(read_losses(output)) == done + 3
 
 
+def handlers_now():
+    return {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+
+def test_ctrl_c_stays_caught_until_the_gif_and_the_generator_are_written(frog_zip, tmp_path,
+                                                                         monkeypatch):
+    before, seen = handlers_now(), {}
+    real_save_gif, real_save = grids.save_gif, keras.Model.save
+
+    def save_gif(frames, path):
+        seen["progress.gif"] = handlers_now()
+        real_save_gif(frames, path)
+
+    def save(model, path, *args, **kwargs):
+        seen["generator.keras"] = handlers_now()
+        real_save(model, path, *args, **kwargs)
+
+    monkeypatch.setattr(grids, "save_gif", save_gif)
+    monkeypatch.setattr(keras.Model, "save", save)
+    train(frog_zip, tmp_path / "out", "--epochs", "1")
+    assert sorted(seen) == ["generator.keras", "progress.gif"]
+    for name, handlers in seen.items():  # the run's own handler, for both signals
+        assert all(getattr(handler, "__func__", None) is Signals.on_signal
+                   for handler in handlers.values()), name
+    assert handlers_now() == before  # and given back once all is written
+
+
 def test_a_fresh_run_never_overwrites_an_earlier_runs_checkpoint(frog_zip, tmp_path):
     output = tmp_path / "out"
     train(frog_zip, output, "--epochs", "1")
@@ -158,9 +187,12 @@ class FakeTerminal(io.StringIO):
 def test_the_progress_bar_shows_epoch_speed_eta_and_losses(tmp_path):
     terminal = FakeTerminal()
     run = TrainingRun(tmp_path, epochs=5_000, save_every=1_000, settings={})
-    run._bar = _progress_bar(2_000, 5_000, file=terminal)
+    run.console.file = terminal
+    run.state.first_epoch = 2_000  # as a resumed run's bar starts
+    run.console.on_train_begin(run.state)
     run.end_epoch(2_001, 0, 0.25, 1.5)  # not a save epoch: nothing is written
-    run._bar.refresh()
+    assert os.listdir(tmp_path) == []
+    run.console.bar.refresh()
     shown = terminal.getvalue().split("\r")[-1]
     assert shown.startswith("Epoch:  40%|")
     assert "2001/5000 [" in shown
@@ -196,24 +228,23 @@ def collapsed(seed):
     return np.full((64, 32, 32, 3), 0.4) + 0.01 * diverse(seed)
 
 
-def watch(tmp_path, grids):
-    run = TrainingRun(str(tmp_path), epochs=100, save_every=10, settings={})
+def watch(grids):
+    collapse = CollapseWatch()
     for epoch, images in grids:
-        run._watch_collapse(epoch, images)
-    return run
+        collapse.check(epoch, images, print)
+    return collapse
 
 
-def test_a_collapse_after_diverse_frogs_is_warned_once(tmp_path, capsys):
-    run = watch(tmp_path, [(0, collapsed(0)), (10, diverse(1)), (20, collapsed(2)),
-                           (30, collapsed(3))])
+def test_a_collapse_after_diverse_frogs_is_warned_once(capsys):
+    collapse = watch([(0, collapsed(0)), (10, diverse(1)), (20, collapsed(2)), (30, collapsed(3))])
     lines = capsys.readouterr().out.splitlines()
-    assert run.collapse_warned and len(lines) == 1
+    assert collapse.warned and len(lines) == 1
     assert lines[0].startswith("Warning: mode collapse at epoch 20: the 64 frogs of "
                                "grid_20.png are near-identical (mean difference 0.004, down "
                                "from 0.408).")
     assert lines[0].endswith("try --recipe stable.")
 
 
-def test_an_untrained_generators_alike_frogs_are_not_a_collapse(tmp_path, capsys):
-    run = watch(tmp_path, [(0, collapsed(0)), (10, collapsed(1))])
-    assert not run.collapse_warned and capsys.readouterr().out == ""
+def test_an_untrained_generators_alike_frogs_are_not_a_collapse(capsys):
+    collapse = watch([(0, collapsed(0)), (10, collapsed(1))])
+    assert not collapse.warned and capsys.readouterr().out == ""

@@ -17,7 +17,7 @@ from gan_demo.checkpoint import save_checkpoint
 from gan_demo.cli import main
 from gan_demo.pictures import grid_image
 from gan_demo.program import create_discriminator, create_generator
-from gan_demo.run import TrainingRun
+from gan_demo.run.generator_file import save_generator
 from gan_demo.sample import slerp
 from kerasutil.data import DataError
 from kerasutil.gan import to_pixels
@@ -45,10 +45,8 @@ def saved(tmp_path_factory):
     discriminator_learner.build(discriminator.trainable_variables)
 
     # generator.keras exactly as a finished run writes it
-    run = TrainingRun(str(folder), 1, 1, SETTINGS)
-    run.generator = generator
-    run._save_generator()
     keras_path = folder / "generator.keras"
+    save_generator(generator, str(keras_path))
     checkpoint_path = folder / "checkpoint.npz"
     save_checkpoint(checkpoint_path, {"generator": generator, "discriminator": discriminator,
                                       "discriminator_learner": discriminator_learner,

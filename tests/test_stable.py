@@ -2,14 +2,17 @@
 
 import csv
 import json
+import os
+import re
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from PIL import Image
 
-from gan_demo import sample
+from gan_demo import sample, stable
 from gan_demo.checkpoint import read_checkpoint
 from gan_demo.cli import main
 from gan_demo.stable import StableGan, StableRecipe
@@ -192,12 +195,32 @@ def test_a_stopped_and_resumed_stable_run_equals_an_unbroken_one(frog_zip, tmp_p
     resumed = run_cli(frog_zip, broken, "--resume", "--epochs", "24", "--save-every", "10")
     assert resumed.exit_code == 0, resumed.output
     assert losses(broken) == losses(whole) and len(losses(whole)) == 25
+    for run in (whole, broken):  # the tutorial's frogs, as program.main's loop saves them
+        assert sorted(name for name in os.listdir(run) if name.startswith("generated")) == \
+            ["generated_frog_0.png", "generated_frog_10.png", "generated_frog_20.png"]
     saved = read_checkpoint(broken / "checkpoint.npz")
     assert saved["settings"] == {"format": 1, "recipe": "stable", "width": 8, "batch_size": 4,
                                  "latent_dimensions": 32}
     unbroken = read_checkpoint(whole / "checkpoint.npz")
     for key in ("average/0", "random/0", "gan_learner/0", "discriminator/0"):
         assert np.array_equal(saved[key], unbroken[key])
+
+
+EPOCH_LINE = re.compile(r"Epoch: (\d+), Discriminator loss: (\S+), Gan loss: (\S+)")
+
+
+def test_stable_main_prints_the_tutorials_line_and_saves_its_frogs(frog_zip, tmp_path, capsys):
+    stable.main(data=frog_zip, epochs=101, batch_size=4, output=tmp_path, seed=5, width=8,
+                save_every=50)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["Loading data files...", "Training Gan (stable recipe)..."]
+    printed = [EPOCH_LINE.fullmatch(line) for line in lines[2:]]
+    assert all(printed) and [int(match[1]) for match in printed] == [0, 100]
+    assert all(np.isfinite(float(value)) for match in printed for value in match.groups())
+    assert sorted(os.listdir(tmp_path)) == \
+        ["generated_frog_0.png", "generated_frog_100.png", "generated_frog_50.png"]
+    with Image.open(tmp_path / "generated_frog_100.png") as frog:
+        assert (frog.format, frog.mode, frog.size) == ("PNG", "RGB", (32, 32))
 
 
 def test_generate_draws_from_the_average(frog_zip, tmp_path):
