@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from gan_demo import checkpoint as checkpoints
 from gan_demo import run as runs
 from gan_demo.checkpoint import read_checkpoint
-from gan_demo.cli import main
+from gan_demo.commands import main
 from gan_demo.run import TrainingRun
 from kerasutil.network import Trainer, TrainResult
 from tests.conftest import remount_read_only, snapshot

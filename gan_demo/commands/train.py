@@ -1,9 +1,11 @@
-"""The command line: ``python -m gan_demo`` runs the tutorial; subcommands add tools around it.
+"""Training from the command line: ``python -m gan_demo [OPTIONS]``, with no subcommand.
 
-The training options live here; ``make-data``, ``generate`` and ``evaluate`` live in
-:mod:`gan_demo.tools`, and the one-line error plumbing in :mod:`gan_demo.user_errors`.
+The options, and what happens before program.main (the tutorial) or stable.main trains: a new
+run's settings or, with --resume, the ones its checkpoint recorded; the one-line refusals of
+options that do not fit; the exit codes.
 """
 
+import contextlib
 import os
 import shlex
 import sys
@@ -12,107 +14,138 @@ import click
 import tensorflow as tf
 from click.core import ParameterSource
 
-from gan_demo import program, stable, tools
-from gan_demo.checkpoint import CheckpointError, checkpoint_path, read_checkpoint
+from gan_demo import program, stable
+from gan_demo.checkpoint import checkpoint_path
+from gan_demo.commands.errors import UserError, writable_folder
+from gan_demo.commands.make_data import write_frog_zip
+from gan_demo.commands.settings import PRECISIONS, RECIPES, resumed_settings, run_settings
 from gan_demo.run import TrainingRun
-from gan_demo.user_errors import OneLineErrors, UserError, writable_folder
+from gan_demo.stable import StableRecipe
 from kerasutil.data import FROG_COUNT, DataError
 from kerasutil.step import mirrored_strategy, precision
 
 # a run whose losses became NaN or infinite stops with this code
 DIVERGED = 3
-RECIPES = ("tutorial", "stable")
-# --preset laptop: the recipe that measured best in 30 minutes on a 2-core CPU (README, "Frogs
-# sooner"); its width and batch size are the recipe's own
-LAPTOP_RECIPE = "stable"
+# the options the resume command repeats when given; the checkpoint holds the rest
+REPEATED = ("data", "epochs", "output", "save_every", "logdir", "xla", "mixed_precision",
+            "distribute", "eager")
+
+HELP = f"""Train a GAN on the {FROG_COUNT:,} CIFAR-10 frogs, as the tutorial "Create AI-generated
+wildlife" does.
+
+It shows a progress bar and prints both losses every {program.log_every} epochs. Every
+--save-every epochs it writes, in --output: generated_frog_{{epoch}}.png (the tutorial's),
+grid_{{epoch}}.png (64 frogs from fixed latent vectors), losses.csv, losses.png and
+checkpoint.npz. At the end, or when stopped with Ctrl-C, it also writes progress.gif and
+generator.keras, and tells you how to continue with --resume.
+"""
 
 
-@click.group(cls=OneLineErrors, invoke_without_command=True,
-             context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data", default="frog_pictures.zip", show_default=True,
-              type=click.Path(dir_okay=False),
-              help="The tutorial's frog_pictures.zip (or the .bin inside it).")
-@click.option("--epochs", default=100_000, show_default=True, type=click.IntRange(min=0),
-              help="Train until this epoch: one discriminator and one GAN step each.")
-@click.option("--recipe", type=click.Choice(RECIPES), default="tutorial", show_default=True,
-              help="tutorial: the tutorial's training; stable: the same networks with frogs in "
-                   "[-1, 1], DiffAugment and a weight average, at width 32 and batch 16 (frogs "
-                   "sooner).")
-@click.option("--batch-size", default=None, type=click.IntRange(1, FROG_COUNT),
-              help="Real images per step (and as many fakes).  [default: 8; stable: 16]")
-@click.option("--output", default="images", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the frogs, grids, GIF, losses and checkpoint.")
-@click.option("--save-every", default=1000, show_default=True, type=click.IntRange(min=1),
-              help="Save a frog, a grid and a checkpoint every this many epochs.")
-@click.option("--resume", is_flag=True, help="Continue the run whose checkpoint is in --output.")
-@click.option("--logdir", default=None, type=click.Path(file_okay=False),
-              help="Also write TensorBoard summaries (losses, grids) here.")
-@click.option("--width", default=None, type=click.IntRange(min=2),
-              help="Generator channels; the discriminator gets half (smaller trains faster).  "
-                   "[default: 256; stable: 32]")
-@click.option("--seed", default=None, type=int,
-              help="Seed for a repeatable run; with --resume, a new path from the checkpoint.")
-@click.option("--download", is_flag=True,
-              help="Build --data from CIFAR-10 first if it is missing (needs internet).")
-@click.option("--xla", is_flag=True,
-              help="Compile the training step with XLA too (slower on a 2-core CPU).")
-@click.option("--mixed-precision", is_flag=True,
-              help="Compute in bfloat16, keeping float32 weights (slower on CPUs without "
-                   "bfloat16 units).")
-@click.option("--preset", type=click.Choice(["laptop"]), default=None,
-              help="laptop: what reached the best FID in 30 minutes on a 2-core CPU, --recipe "
-                   "stable at width 32 and batch 16 (options given still win).")
-@click.option("--distribute", type=click.Choice(["none", "mirrored"]), default="none",
-              show_default=True,
-              help="mirrored: split each batch between all GPUs (tf.distribute."
-                   "MirroredStrategy); the tutorial recipe only.")
-@click.pass_context
-def main(ctx, data, epochs, recipe, batch_size, output, save_every, resume, logdir, width, seed,
-         download, xla, mixed_precision, distribute, preset):
-    """Train a GAN on the 5,000 CIFAR-10 frogs, as the tutorial "Create AI-generated wildlife" does.
+def _no_preset(ctx, param, value):
+    if value is not None:
+        raise UserError(f"--preset {value} is gone: it was --recipe stable by another name; "
+                        f"use --recipe stable")
 
-    It shows a progress bar and prints both losses every 100 epochs. Every --save-every
-    epochs it writes, in --output: generated_frog_{epoch}.png (the tutorial's), grid_{epoch}.png
-    (64 frogs from fixed latent vectors), losses.csv, losses.png and checkpoint.npz. At the end,
-    or when stopped with Ctrl-C, it also writes progress.gif and generator.keras, and tells you
-    how to continue with --resume.
+
+OPTIONS = (
+    click.option("--data", default="frog_pictures.zip", show_default=True,
+                 type=click.Path(dir_okay=False),
+                 help="The tutorial's frog_pictures.zip (or the .bin inside it)."),
+    click.option("--epochs", default=program.num_epochs, show_default=True,
+                 type=click.IntRange(min=0),
+                 help="Train until this epoch: one discriminator and one GAN step each."),
+    click.option("--recipe", type=click.Choice(RECIPES), default="tutorial", show_default=True,
+                 help=f"tutorial: the tutorial's training; stable: the same networks with frogs "
+                      f"in [-1, 1], DiffAugment, an R1 penalty and a weight average, at width "
+                      f"{StableRecipe.width} and batch {StableRecipe.batch_size} (frogs "
+                      f"sooner)."),
+    click.option("--batch-size", default=None, type=click.IntRange(1, FROG_COUNT),
+                 help=f"Real images per step (and as many fakes).  [default: "
+                      f"{program.batch_size}; stable: {StableRecipe.batch_size}]"),
+    click.option("--output", default="images", show_default=True,
+                 type=click.Path(file_okay=False),
+                 help="Folder for the frogs, grids, GIF, losses and checkpoint."),
+    click.option("--save-every", default=program.save_every, show_default=True,
+                 type=click.IntRange(min=1),
+                 help="Save a frog, a grid and a checkpoint every this many epochs."),
+    click.option("--resume", is_flag=True,
+                 help="Continue the run whose checkpoint is in --output, with its settings."),
+    click.option("--logdir", default=None, type=click.Path(file_okay=False),
+                 help="Also write TensorBoard summaries (losses, grids) here."),
+    click.option("--width", default=None, type=click.IntRange(min=2),
+                 help=f"Generator channels; the discriminator gets half (smaller trains "
+                      f"faster).  [default: {program.tutorial_width}; stable: "
+                      f"{StableRecipe.width}]"),
+    click.option("--seed", default=None, type=int,
+                 help="Seed for a repeatable run; with --resume, a new path from the "
+                      "checkpoint."),
+    click.option("--download", is_flag=True,
+                 help="Build --data from CIFAR-10 first if it is missing (needs internet)."),
+    click.option("--xla", is_flag=True,
+                 help="Compile the training step with XLA too (slower on a 2-core CPU)."),
+    click.option("--mixed-precision", is_flag=True,
+                 help="Compute in bfloat16, keeping float32 weights (slower on CPUs without "
+                      "bfloat16 units); a resumed run keeps the precision it was saved in."),
+    click.option("--distribute", type=click.Choice(["none", "mirrored"]), default="none",
+                 show_default=True,
+                 help="mirrored: split each batch between all GPUs (tf.distribute."
+                      "MirroredStrategy); the tutorial recipe only."),
+    click.option("--eager", is_flag=True,
+                 help="Run the training step as plain Python, one operation at a time, so a "
+                      "print() or a debugger in it sees every epoch (many times slower)."),
+    # gone: an old command line gets a one-line hint instead of click's "no such option"
+    click.option("--preset", hidden=True, expose_value=False, callback=_no_preset),
+)
+
+
+def options(command):
+    """Decorate ``command`` with the training options."""
+    for option in reversed(OPTIONS):
+        command = option(command)
+    return command
+
+
+def train(ctx, data, epochs, recipe, batch_size, output, save_every, resume, logdir, width, seed,
+          download, xla, mixed_precision, distribute, eager):
+    """Train as the options say (see :data:`HELP`); a new run or, with ``resume``, the one in
+    ``output``.
+
+    Raises:
+        UserError: for options that do not fit, bad data or an unwritable --output.
+        SystemExit: 3 when the run diverged, 128 + N when signal N stopped it, 130 on a second
+            Ctrl-C.
     """
-    if ctx.invoked_subcommand is not None:
-        return
-    if preset == "laptop" and ctx.get_parameter_source("recipe") is ParameterSource.DEFAULT:
-        recipe = ctx.params["recipe"] = LAPTOP_RECIPE
     if resume:
-        recipe, width, batch_size, first_epoch = _resumed_settings(ctx, output)
-        if first_epoch >= epochs:
-            raise UserError(f"the run in '{output}' has already trained {_epochs(first_epoch)}: "
-                            f"pass a larger --epochs to continue it")
+        settings = resumed_settings(ctx, output, epochs)
     elif os.path.exists(checkpoint_path(output)):
         raise UserError(f"'{output}' holds an earlier run's checkpoint: continue it with "
                         f"--resume, or pass another --output to start afresh")
-    stable_recipe = recipe == "stable"
-    width, batch_size = recipe_sizes(recipe, width, batch_size)
-    if width % 2:
-        raise UserError(f"--width {width} must be even: the discriminator gets half of it")
-    strategy = _strategy(distribute, recipe, batch_size)
+    else:
+        settings = run_settings(recipe, width, batch_size, PRECISIONS[mixed_precision])
+    if settings["width"] % 2:
+        raise UserError(f"--width {settings['width']} must be even: the discriminator gets half "
+                        f"of it")
+    strategy = _strategy(distribute, settings["recipe"], settings["batch_size"], eager)
+    if xla and eager:
+        raise UserError("--eager runs the training step as plain Python, --xla compiles it: "
+                        "drop one of them")
     if logdir:
         try:
             import tensorboard  # noqa: F401  (tf.summary needs it at the first write)
         except ImportError:
             raise UserError("--logdir needs TensorBoard: pip install tensorboard") from None
     if download and not os.path.exists(data):
-        tools.write_frog_zip(data, None)
+        write_frog_zip(data, None)
     created = not os.path.isdir(output)
     writable_folder(output, "--output")
-    run = TrainingRun(
-        output, epochs, save_every, resume=resume, logdir=logdir, grid_seed=seed,
-        settings={"recipe": recipe, "width": width, "batch_size": batch_size,
-                  "latent_dimensions": 32},
-        resume_command=_resume_command(ctx, output), reseed=seed if resume else None)
+    run = TrainingRun(output, epochs, save_every, settings, resume=resume, logdir=logdir,
+                      grid_seed=seed, latent_dimensions=settings["latent_dimensions"],
+                      resume_command=resume_command(ctx, output),
+                      reseed=seed if resume else None)
     try:
-        train = stable.main if stable_recipe else program.main
-        with strategy.scope(), precision("mixed_bfloat16" if mixed_precision else "float32"):
-            train(data=data, epochs=epochs, batch_size=batch_size, output=output, seed=seed,
-                  width=width, save_every=save_every, run=run, jit_compile=xla)
+        with strategy.scope(), precision(settings["precision"]), _eagerly(eager):
+            _run_recipe(settings, data=data, epochs=epochs, output=output, seed=seed,
+                        save_every=save_every, run=run, jit_compile=xla)
     except DataError as error:
         if created and not os.listdir(output):
             os.rmdir(output)  # leave nothing behind for a run that never started
@@ -132,13 +165,36 @@ def main(ctx, data, epochs, recipe, batch_size, output, save_every, resume, logd
         sys.exit(DIVERGED)
 
 
-def _strategy(distribute, recipe, batch_size):
+def _run_recipe(settings, **arguments):
+    """Train with program.main or stable.main, at the settings' width, batch size and recipe."""
+    sizes = {"width": settings["width"], "batch_size": settings["batch_size"]}
+    if settings["recipe"] == "stable":
+        stable.main(recipe=StableRecipe.from_settings(settings), **sizes, **arguments)
+    else:
+        program.main(**sizes, **arguments)
+
+
+@contextlib.contextmanager
+def _eagerly(eager):
+    """Within the block, run TensorFlow functions as plain Python when ``eager`` (--eager)."""
+    before = tf.config.functions_run_eagerly()
+    tf.config.run_functions_eagerly(eager or before)
+    try:
+        yield
+    finally:
+        tf.config.run_functions_eagerly(before)
+
+
+def _strategy(distribute, recipe, batch_size, eager):
     """The tf.distribute strategy the run trains under (the default one for --distribute none)."""
     if distribute == "none":
         return tf.distribute.get_strategy()
     if recipe != "tutorial":
         raise UserError("--distribute mirrored trains the tutorial recipe only: drop --recipe "
                         "stable or --distribute")
+    if eager:
+        raise UserError("--eager runs the training step on one device: drop --distribute or "
+                        "--eager")
     strategy = mirrored_strategy()
     replicas = strategy.num_replicas_in_sync
     if batch_size % replicas:
@@ -147,43 +203,16 @@ def _strategy(distribute, recipe, batch_size):
     return strategy
 
 
-def recipe_sizes(recipe, width=None, batch_size=None):
-    """The width and batch size a run trains with: those given, else the recipe's."""
-    if recipe == "stable":
-        return width or stable.STABLE_WIDTH, batch_size or stable.StableRecipe.batch_size
-    return width or program.tutorial_width, batch_size or 8
-
-
-def _epochs(count):
-    return f"{count:,} epoch" + ("" if count == 1 else "s")
-
-
-def _resumed_settings(ctx, output):
-    """The recipe, width and batch size of the run to resume, and its next epoch."""
-    try:
-        saved = read_checkpoint(checkpoint_path(output))
-    except CheckpointError as error:
-        raise UserError(str(error)) from None
-    settings = {"recipe": "tutorial", **saved["settings"]}  # runs saved before --recipe
-    for option, name in (("--recipe", "recipe"), ("--width", "width"),
-                         ("--batch-size", "batch_size")):
-        given = ctx.params[name]
-        explicit = ctx.get_parameter_source(name) is not ParameterSource.DEFAULT
-        if explicit and given != settings[name]:
-            raise UserError(f"the run in '{output}' was trained with {option} "
-                            f"{settings[name]}, not {given}: drop {option} to resume it")
-    return (settings["recipe"], settings["width"], settings["batch_size"],
-            int(saved["epoch"]) + 1)
-
-
-def _resume_command(ctx, output):
-    """The command line that continues this run: the same options, plus --resume."""
-    words = ["python -m gan_demo", "--resume"]
-    for name in ("data", "epochs", "output", "save_every", "logdir"):
-        if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT:
-            words += [f"--{name.replace('_', '-')}", shlex.quote(str(ctx.params[name]))]
+def resume_command(ctx, output):
+    """The command line that continues this run: the options that are not in its checkpoint,
+    as given, plus --resume."""
+    words = [ctx.find_root().info_name, "--resume"]
+    for name in REPEATED:
+        if ctx.get_parameter_source(name) is ParameterSource.DEFAULT:
+            continue
+        option, value = f"--{name.replace('_', '-')}", ctx.params[name]
+        if value is True:
+            words.append(option)  # a flag
+        elif value is not False:
+            words += [option, shlex.quote(str(value))]
     return " ".join(words)
-
-
-for command in (tools.make_data, tools.generate, tools.evaluate):
-    main.add_command(command)
