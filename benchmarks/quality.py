@@ -8,7 +8,8 @@
 Each run trains from scratch on ../shared/data/frog_pictures.zip (or --data) until the budget is
 spent (wall-clock --minutes, or --steps), then draws --count samples (5,000: as many as there
 are frogs) and scores them against all 5,000 real frogs. It writes samples.npz, a grid of 64
-samples and result.json to --out and appends one line to --results. The tutorial recipe runs
+samples and result.json to --out and appends one line to --results (benchmarks/results/
+quality.jsonl, which the docs cite). The tutorial recipe runs
 program.py's own loop; the stable recipe gan_demo.stable's compiled step. FID and KID need the
 ``fid`` extra (pip install -e '.[fid]'); SWD needs nothing more. Figures from different runs
 are comparable only when the machine was equally busy: run the recipes side by side.
@@ -30,17 +31,14 @@ from gan_demo import program  # noqa: E402
 from gan_demo.pictures import grid_image, save_picture  # noqa: E402
 from gan_demo.run import Run  # noqa: E402
 from gan_demo.sample import generate_pixels  # noqa: E402
-from gan_demo.stable import (  # noqa: E402
-    DEFAULT_LEARNING_RATES,
-    StableGan,
-    StableRecipe,
-    to_pixel_range,
-)
+from gan_demo.stable import StableGan, StableRecipe, to_pixel_range  # noqa: E402
 from kerasutil import DataUtil  # noqa: E402
+from kerasutil.data import FROG_COUNT  # noqa: E402
 from kerasutil.gan import to_pixels  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DATA = os.path.join(HERE, "..", "..", "shared", "data", "frog_pictures.zip")
+DEFAULT_RESULTS = os.path.join(HERE, "results", "quality.jsonl")
 
 
 class BudgetRun(Run):
@@ -64,18 +62,20 @@ class BudgetRun(Run):
 
 def train_tutorial(args, seconds):
     run = BudgetRun(seconds, args.steps)
-    generator, _ = program.main(data=args.data, epochs=10 ** 9, batch_size=args.batch or 8,
+    batch = args.batch or program.batch_size
+    generator, _ = program.main(data=args.data, epochs=10 ** 9, batch_size=batch,
                                 output=os.path.join(args.out, "tutorial_pngs"), seed=args.seed,
                                 width=args.width, save_every=10 ** 9, run=run)
-    return generator, run.steps, args.batch or 8
+    return generator, run.steps, batch
 
 
 def train_stable(args, seconds, frogs):
     recipe = StableRecipe(
-        batch_size=args.batch or StableRecipe.batch_size, optimizer=args.optimizer,
-        learning_rate=args.lr, augment=() if args.no_augment else args.augment,
+        width=args.width, batch_size=args.batch or StableRecipe.batch_size,
+        optimizer=args.optimizer, learning_rate=args.lr,
+        augment=() if args.no_augment else args.augment,
         ema_decay=0.0 if args.no_ema else args.ema, r1_gamma=args.r1)
-    gan = StableGan(frogs, args.width, recipe, seed=args.seed)
+    gan = StableGan(frogs, recipe=recipe, seed=args.seed)
     deadline = time.perf_counter() + seconds if seconds else None
     steps = 0
     while True:
@@ -94,19 +94,21 @@ def score(fake, real, fid, pairs_path=None):
     return evaluate_pixels(fake, real, fid=fid, pairs_path=pairs_path)
 
 
-def main():
+def _parser():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipe", choices=("stable", "tutorial"), default="stable")
     parser.add_argument("--minutes", type=float, default=None, help="wall-clock training budget")
     parser.add_argument("--steps", type=int, default=None, help="or a budget in steps")
     parser.add_argument("--width", type=int, default=None,
-                        help="generator channels [256 tutorial, 32 stable]")
-    parser.add_argument("--batch", type=int, default=None, help="[8 tutorial, 16 stable]")
+                        help=f"generator channels [{program.tutorial_width} tutorial, "
+                             f"{StableRecipe.width} stable]")
+    parser.add_argument("--batch", type=int, default=None,
+                        help=f"[{program.batch_size} tutorial, {StableRecipe.batch_size} stable]")
     parser.add_argument("--optimizer", choices=("adam", "adadelta"),
                         default=StableRecipe.optimizer)
     parser.add_argument("--lr", type=float, default=None,
                         help="[the optimizer's: %(adadelta)g AdaDelta, %(adam)g Adam]"
-                        % DEFAULT_LEARNING_RATES)
+                        % StableRecipe.learning_rates)
     parser.add_argument("--augment", type=_policy, default=StableRecipe.augment,
                         help="DiffAugment operations, comma-separated [color,translation,cutout]")
     parser.add_argument("--ema", type=float, default=StableRecipe.ema_decay)
@@ -114,7 +116,7 @@ def main():
                         help=f"R1 penalty weight gamma, 0 for none [{StableRecipe.r1_gamma:g}]")
     parser.add_argument("--no-augment", action="store_true")
     parser.add_argument("--no-ema", action="store_true")
-    parser.add_argument("--count", type=int, default=5000, help="samples to score")
+    parser.add_argument("--count", type=int, default=FROG_COUNT, help="samples to score")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None, help="TensorFlow CPU threads")
     parser.add_argument("--no-fid", action="store_true", help="SWD only")
@@ -124,7 +126,14 @@ def main():
                         help="score the samples earlier runs left unscored, and stop")
     parser.add_argument("--data", default=DEFAULT_DATA)
     parser.add_argument("--out", default=None, help="folder for samples, grid and result")
-    parser.add_argument("--results", default=os.path.join(HERE, "quality_results.jsonl"))
+    parser.add_argument("--results", default=DEFAULT_RESULTS,
+                        help="the file each run appends its result line to "
+                             "[benchmarks/results/quality.jsonl]")
+    return parser
+
+
+def main():
+    parser = _parser()
     args = parser.parse_args()
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
@@ -142,7 +151,8 @@ def main():
         return rescore(args, real)
     if args.minutes is None and args.steps is None:
         parser.error("give a budget: --minutes or --steps")
-    args.width = args.width or (program.tutorial_width if args.recipe == "tutorial" else 32)
+    args.width = args.width or (program.tutorial_width if args.recipe == "tutorial"
+                                else StableRecipe.width)
     name = _run_name(args)
     args.out = args.out or os.path.join(HERE, "quality_runs", name)
     os.makedirs(args.out, exist_ok=True)
@@ -175,6 +185,7 @@ def _record(args, suffix, result, fake, real):
         result["unscored"] = str(error)
     with open(os.path.join(args.out, f"result{suffix}.json"), "w") as file:
         json.dump(result, file, indent=1)
+    os.makedirs(os.path.dirname(os.path.abspath(args.results)), exist_ok=True)
     with open(args.results, "a") as file:
         file.write(json.dumps(result) + "\n")
     print(json.dumps(result), flush=True)

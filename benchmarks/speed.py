@@ -8,7 +8,7 @@
     batch slicing, both updates), the frogs on the device.
 With --variants, also ours with --xla and with --mixed-precision (bfloat16). With
 --stable-widths, also the stable recipe's own compiled loop (stable.main) at those widths and
-its own batch size: the steps per second a student gets from --recipe stable and --preset laptop.
+its own batch size: the steps per second a student gets from --recipe stable.
 
 For each width and batch it prints ms/step, images/s (real + fake images the discriminator
 sees per second), the ratio a/b, the process's peak memory, and the GFLOP/s achieved (from the
@@ -37,6 +37,8 @@ from gan_demo import program, stable  # noqa: E402
 from gan_demo.program import create_discriminator, create_generator, latent_dimensions  # noqa
 from gan_demo.run import Run  # noqa: E402
 from kerasutil import Gan  # noqa: E402
+from kerasutil.data import FROG_COUNT  # noqa: E402
+from kerasutil.network import ADA_DELTA_EPSILON, ADA_DELTA_RHO  # noqa: E402
 from kerasutil.step import precision  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -98,12 +100,18 @@ def step_flops(generator, discriminator, batch):
             + batch * 3 * (g + d))  # GAN step through both networks
 
 
+def ada_delta():
+    """The tutorial's learner: AdaDelta at its rate, with CNTK's constants."""
+    return keras.optimizers.Adadelta(float(program.learning_rate), rho=ADA_DELTA_RHO,
+                                     epsilon=ADA_DELTA_EPSILON)
+
+
 def naive_loop(width, batch, frogs):
     generator, discriminator = create_generator(width), create_discriminator(width)
-    discriminator.compile(keras.optimizers.Adadelta(1.0, rho=0.95, epsilon=1e-8), BCE)
+    discriminator.compile(ada_delta(), BCE)
     gan = keras.Model(generator.input, discriminator(generator.output))
     discriminator.trainable = False
-    gan.compile(keras.optimizers.Adadelta(1.0, rho=0.95, epsilon=1e-8), BCE)
+    gan.compile(ada_delta(), BCE)
 
     def step(start):
         latent = np.random.standard_normal((batch, latent_dimensions)).astype(np.float32)
@@ -172,15 +180,17 @@ def peak_memory_mib():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--widths", default="256,64")
-    parser.add_argument("--batches", default="8,64")
+    parser.add_argument("--widths", default=f"{program.tutorial_width},64")
+    parser.add_argument("--batches", default=f"{program.batch_size},64")
     parser.add_argument("--variants", action="store_true",
                         help="also time ours with --xla and with --mixed-precision")
     parser.add_argument("--stable-widths", default="",
                         help="also time the stable recipe at these widths, e.g. 16,32,64")
     parser.add_argument("--data", default=REAL_FROGS, help="frog_pictures.zip for ours")
     args = parser.parse_args()
-    frogs = np.random.default_rng(0).random((5000, 32, 32, 3), dtype=np.float32)
+    frogs = np.random.default_rng(0).random(
+        (FROG_COUNT, program.image_height, program.image_width, program.channels),
+        dtype=np.float32)
     ceiling = matmul_ceiling()
     print(f"fp32 ceiling (2048^2 matmul): {ceiling:.0f} GFLOP/s; "
           f"{os.cpu_count()} CPUs; TensorFlow {tf.__version__}, Keras {keras.__version__}")

@@ -3,7 +3,13 @@
 ``checkpoint.npz`` in the output folder holds: every variable of both networks (their weights
 and the dropout layer's random state), both optimizers' state, the last finished epoch, the
 data cursor, NumPy's random state, the loss history, the fixed latent vectors of the grids and
-the settings the networks were built with. It is a plain NumPy archive, read without pickle.
+the run's settings: everything ``--resume`` needs to rebuild the run (the recipe and all its
+settings, the precision). It is a plain NumPy archive, read without pickle.
+
+Format 2 (the settings as JSON): "format", "recipe" ("tutorial" or "stable"), "width",
+"batch_size", "latent_dimensions", "precision" ("float32" or "mixed_bfloat16"), and for the
+stable recipe every other field of its ``StableRecipe``. Format 1 recorded neither precision
+nor the stable recipe's settings, so a run saved in it cannot be resumed exactly.
 """
 
 import json
@@ -16,7 +22,7 @@ from kerasutil.data import DataError
 from kerasutil.files import atomic_path
 
 CHECKPOINT_NAME = "checkpoint.npz"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 # the parts whose variables every checkpoint holds (both recipes add "random", the stable one
 # "average")
@@ -81,6 +87,11 @@ def read_checkpoint(path):
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise CheckpointError(f"{path} is not a gan_demo checkpoint ({error}); delete it or "
                               f"pass another one") from None
+    if settings.get("format") == 1:
+        raise CheckpointError(f"{path} was saved by an earlier gan_demo (checkpoint format 1, "
+                              f"without its recipe's settings), which this one cannot read: "
+                              f"train afresh in another --output, or pass the run's "
+                              f"generator.keras to generate and evaluate")
     if settings.get("format") != FORMAT_VERSION:
         raise CheckpointError(f"{path} has checkpoint format {settings.get('format')}, this "
                               f"gan_demo reads {FORMAT_VERSION}; start a fresh --output")
@@ -95,9 +106,6 @@ def restore_variables(checkpoint, name, target, path):
         CheckpointError: if the saved variables do not fit ``target`` (another width, say).
     """
     count = _count(checkpoint, name)
-    if not count and name == "random" and checkpoint["settings"].get("recipe", "tutorial") \
-            == "tutorial":
-        return  # saved before the tutorial's step was compiled: it drew NumPy's numbers
     if not count:
         raise CheckpointError(f"{path} holds no {name}: it was saved by another recipe; resume "
                               f"it with the recipe it was trained with")

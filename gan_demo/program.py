@@ -25,6 +25,17 @@ channels = 3
 # the tutorial's channel count in the generator; the discriminator and the reshape use half
 tutorial_width = 256
 
+# the tutorial's training: 100,000 epochs, each on 8 real and 8 fake images
+num_epochs = 100_000
+batch_size = 8
+
+# report the losses every 100 epochs, save a frog every 1,000
+log_every = 100
+save_every = 1000
+
+# the learning rate of both AdaDelta learners (CNTK's rho and epsilon are kerasutil.network's)
+learning_rate = 1
+
 
 def create_generator(width=tutorial_width):
     """The tutorial's generator: latent vector -> 32x32x3 image (6,264,579 parameters).
@@ -84,8 +95,8 @@ def create_discriminator(width=tutorial_width):
     return discriminator
 
 
-def main(data="frog_pictures.zip", epochs=100_000, batch_size=8, output="images", seed=None,
-         width=tutorial_width, save_every=1000, run=None, jit_compile=False):
+def main(data="frog_pictures.zip", epochs=num_epochs, batch_size=batch_size, output="images",
+         seed=None, width=tutorial_width, save_every=save_every, run=None, jit_compile=False):
     """The tutorial's Main: load the frogs, build the GAN and train it, saving a frog now and then.
 
     Args:
@@ -135,8 +146,8 @@ def main(data="frog_pictures.zip", epochs=100_000, batch_size=8, output="images"
     gan_loss = "binary_crossentropy"
 
     # set up the learners
-    discriminator_learner = discriminator.get_ada_delta_learner(1)
-    gan_learner = gan.get_ada_delta_learner(1)
+    discriminator_learner = discriminator.get_ada_delta_learner(learning_rate)
+    gan_learner = gan.get_ada_delta_learner(learning_rate)
 
     # set up the trainers
     discriminator_trainer = discriminator.get_trainer(
@@ -184,7 +195,7 @@ def main(data="frog_pictures.zip", epochs=100_000, batch_size=8, output="images"
             start = 0
 
         # report result every 100 epochs
-        if epoch % 100 == 0:
+        if epoch % log_every == 0:
             run.log(f"Epoch: {epoch}, Discriminator loss: {discriminator_result.loss}, "
                     f"Gan loss: {gan_result.loss}")
 

@@ -6,9 +6,9 @@ has shown so far):
 
 * the frogs in [-1, 1], the range of the generator's tanh (the tutorial feeds [0, 1], so a
   generator pixel can never be as dark as it is bright);
-* the tutorial's AdaDelta still (Adam, 2e-4 and beta_1 0.5, measured worse here);
-* a larger batch (16 instead of 8) and narrower networks (width 32: the generator 32 channels,
-  the discriminator 16), so a CPU trains on many times more images in the same time;
+* the tutorial's AdaDelta still (Adam measured worse here);
+* a larger batch and narrower networks than the tutorial's (:class:`StableRecipe` holds every
+  setting), so a CPU trains on many times more images in the same time;
 * DiffAugment: the same random colour change, shift and cutout on real and fake images in both
   steps, so the discriminator cannot simply memorise 5,000 frogs;
 * an R1 penalty (Mescheder et al. 2018) on the discriminator's gradient at real frogs, so it
@@ -22,45 +22,49 @@ discriminator, and updates the average. Nothing goes back and forth through NumP
 """
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import ClassVar
 
 import keras
 import tensorflow as tf
 
+from gan_demo import program
 from gan_demo.checkpoint import RandomState, restore_variables
 from gan_demo.program import create_discriminator, create_generator, latent_dimensions
 from gan_demo.run import Run, TutorialLines
 from kerasutil import DataUtil, step_random
 from kerasutil.augment import POLICIES, diff_augment
-
-# the generator's channel count the stable recipe trains by default (the tutorial's is 256)
-STABLE_WIDTH = 32
-# lazy regularisation (StyleGAN2): the R1 penalty every 16th step, 16 times as heavy
-R1_EVERY = 16
-# each optimizer's learning rate when the recipe names none
-DEFAULT_LEARNING_RATES = {"adadelta": 1.0, "adam": 2e-4}
+from kerasutil.network import ADA_DELTA_EPSILON, ADA_DELTA_RHO
 
 
 @dataclass(frozen=True)
 class StableRecipe:
-    """The stable recipe's hyperparameters, in one place.
+    """The stable recipe's settings, all in one place; a checkpoint stores them all.
 
     Args:
+        width: the generator's channel count; the discriminator gets half.
         batch_size: real images per step (and as many fakes).
-        optimizer: "adadelta", the tutorial's AdaDelta (lr 1, rho 0.95), or "adam". AdaDelta
-            measured better: FID 312 against Adam's 411 after the same 30 minutes
+        optimizer: "adadelta", the tutorial's AdaDelta with CNTK's constants, or "adam".
+            AdaDelta measured better: FID 312 against Adam's 411 after the same 30 minutes
             (benchmarks/results/quality-2026-11-29.jsonl).
-        learning_rate: both networks' learning rate; None takes the optimizer's own: 1.0 for
-            AdaDelta (the tutorial's), 2e-4 for Adam.
+        learning_rate: both networks' learning rate; None takes the optimizer's own from
+            ``learning_rates``: the tutorial's for AdaDelta.
         beta_1: Adam's first-moment decay (AdaDelta ignores it).
         augment: the DiffAugment operations, () for none.
         ema_decay: the generator average's decay; 0 samples the raw generator.
-        r1_gamma: weight of the R1 penalty on the discriminator's gradient at real frogs
-            (Mescheder et al. 2018), applied every ``R1_EVERY`` steps; 0 for none. After the
-            same 30 minutes, FID (5k) 113.8 at 4, 140.3 at 1 and 145.8 without it
-            (benchmarks/results/quality-2026-11-29-quiet.jsonl).
+        r1_gamma: weight of the R1 penalty on the discriminator's gradient at real frogs; 0 for
+            none. After the same 30 minutes, FID (5k) 113.8 at 4, 140.3 at 1 and 145.8 without
+            it (benchmarks/results/quality-2026-11-29-quiet.jsonl).
+        r1_interval: lazy regularisation (StyleGAN2): the penalty every this many steps,
+            this many times as heavy.
+
+    Example:
+        >>> recipe = StableRecipe(r1_gamma=1.0)
+        >>> StableRecipe.from_settings(recipe.settings()) == recipe
+        True
     """
 
+    width: int = 32
     batch_size: int = 16
     optimizer: str = "adadelta"
     learning_rate: float | None = None
@@ -68,9 +72,12 @@ class StableRecipe:
     augment: tuple = field(default=POLICIES)
     ema_decay: float = 0.999
     r1_gamma: float = 4.0
+    r1_interval: int = 16
+
+    learning_rates: ClassVar[dict] = {"adadelta": program.learning_rate, "adam": 2e-4}
 
     def __post_init__(self):
-        if self.optimizer not in ("adam", "adadelta"):
+        if self.optimizer not in self.learning_rates:
             raise ValueError(f"optimizer must be 'adam' or 'adadelta', got {self.optimizer!r}")
         if self.learning_rate is not None and not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
@@ -78,14 +85,29 @@ class StableRecipe:
             raise ValueError(f"r1_gamma must be >= 0, got {self.r1_gamma!r}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay!r}")
+        for name, value in (("width", self.width), ("batch_size", self.batch_size),
+                            ("r1_interval", self.r1_interval)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
 
     def learner(self):
         """A new optimizer for one network."""
         # Keras 3 refuses an integer learning rate, so the tutorial's 1 must arrive as 1.0
-        rate = float(self.learning_rate or DEFAULT_LEARNING_RATES[self.optimizer])
+        rate = float(self.learning_rate or self.learning_rates[self.optimizer])
         if self.optimizer == "adadelta":
-            return keras.optimizers.Adadelta(learning_rate=rate, rho=0.95, epsilon=1e-8)
+            return keras.optimizers.Adadelta(learning_rate=rate, rho=ADA_DELTA_RHO,
+                                             epsilon=ADA_DELTA_EPSILON)
         return keras.optimizers.Adam(learning_rate=rate, beta_1=self.beta_1)
+
+    def settings(self):
+        """The recipe as JSON-able settings, for a checkpoint."""
+        return {**asdict(self), "augment": list(self.augment)}
+
+    @classmethod
+    def from_settings(cls, settings):
+        """The recipe :meth:`settings` wrote, ignoring other keys (KeyError if one is missing)."""
+        given = {item.name: settings[item.name] for item in fields(cls)}
+        return cls(**{**given, "augment": tuple(given["augment"])})
 
 
 class StableGan:
@@ -97,8 +119,8 @@ class StableGan:
 
     Args:
         frogs: float32 images (count, 32, 32, 3) in [0, 1], as DataUtil loads them.
-        width: the generator's channel count (the tutorial's 256).
-        recipe: a :class:`StableRecipe`.
+        width: the generator's channel count; None takes the recipe's.
+        recipe: a :class:`StableRecipe`; ``self.recipe`` is it at the width trained.
         seed: seed of the step's random numbers (noise, batches, augmentation); None for fresh.
         jit_compile: compile the training step with XLA too.
 
@@ -111,13 +133,15 @@ class StableGan:
         TensorShape([1, 32, 32, 3])
     """
 
-    def __init__(self, frogs, width, recipe=StableRecipe(), seed=None, jit_compile=False):
+    def __init__(self, frogs, width=None, recipe=StableRecipe(), seed=None, jit_compile=False):
+        if width is not None:
+            recipe = replace(recipe, width=width)
         self.recipe = recipe
-        self.generator = create_generator(width)
-        self.discriminator = create_discriminator(width)
+        self.generator = create_generator(recipe.width)
+        self.discriminator = create_discriminator(recipe.width)
         # the same weights up to the sigmoid: the losses take logits
         self.critic = keras.Model(self.discriminator.input, self.discriminator.layers[-1].input)
-        self.average = create_generator(width)
+        self.average = create_generator(recipe.width)
         for mine, theirs in zip(self.average.variables, self.generator.variables):
             mine.assign(theirs)
         # what the tools sample from: the average, mapped to save_image's [0, 1]
@@ -174,7 +198,9 @@ class StableGan:
 
     def _r1_penalty(self, real):
         """gamma/2 times the squared gradient of the critic at (augmented) real frogs, on every
-        ``R1_EVERY``-th step only, and then ``R1_EVERY`` times as heavy; 0 otherwise."""
+        ``r1_interval``-th step only, and then ``r1_interval`` times as heavy; 0 otherwise."""
+        interval = self.recipe.r1_interval
+
         def penalty():
             images = self._augment(real)
             with tf.GradientTape() as inner:
@@ -182,9 +208,9 @@ class StableGan:
                 total = tf.reduce_sum(self._float32(self.critic(images, training=True)))
             gradient = inner.gradient(total, images)
             squared = tf.reduce_mean(tf.reduce_sum(tf.square(gradient), axis=[1, 2, 3]))
-            return self.recipe.r1_gamma / 2 * R1_EVERY * squared
+            return self.recipe.r1_gamma / 2 * interval * squared
 
-        due = self.discriminator_learner.iterations % R1_EVERY == 0
+        due = self.discriminator_learner.iterations % interval == 0
         return tf.cond(due, penalty, lambda: tf.constant(0.0))
 
     def generator_step(self):
@@ -210,12 +236,13 @@ class StableGan:
             mine.assign(decay * mine + (1 - decay) * theirs)
 
 
-def main(data="frog_pictures.zip", epochs=100_000, batch_size=None, output="images", seed=None,
-         width=STABLE_WIDTH, save_every=1000, run=None, recipe=None, jit_compile=False):
+def main(data="frog_pictures.zip", epochs=program.num_epochs, batch_size=None, output="images",
+         seed=None, width=None, save_every=program.save_every, run=None, recipe=None,
+         jit_compile=False):
     """Train the tutorial's networks with the stable recipe; program.main's loop, compiled.
 
-    Args are program.main's; ``batch_size`` None takes the recipe's (16), ``recipe`` None
-    the default :class:`StableRecipe`.
+    Args are program.main's; ``width`` and ``batch_size`` None take the recipe's, ``recipe``
+    None the default :class:`StableRecipe`.
 
     Returns:
         The :class:`StableGan`.
@@ -235,7 +262,7 @@ def main(data="frog_pictures.zip", epochs=100_000, batch_size=None, output="imag
     gan = StableGan(training_data, width, recipe, seed, jit_compile)
     os.makedirs(output, exist_ok=True)
     # the tutorial's log line and generated frogs, which program.main's loop writes itself
-    run.prepend(TutorialLines(output, save_every, latent_dimensions))
+    run.prepend(TutorialLines(output, save_every, program.log_every, latent_dimensions))
     parts = gan.parts
     first_epoch, _ = run.begin(*(parts.pop(name) for name in (
         "generator", "discriminator", "discriminator_learner", "gan_learner")),

@@ -1,8 +1,8 @@
 """Bad inputs end to end: each mistake or hostile file exits 2 with one line, changing nothing.
 
-Every case runs the command line (``gan_demo.cli.main`` through click's CliRunner) from an empty
-working folder inside ``tmp_path`` and snapshots the whole ``tmp_path`` tree (names, sizes,
-modification times) before and after: a refused run may not leave an output folder, a
+Every case runs the command line (``gan_demo.commands.main`` through click's CliRunner) from an
+empty working folder inside ``tmp_path`` and snapshots the whole ``tmp_path`` tree (names,
+sizes, modification times) before and after: a refused run may not leave an output folder, a
 temporary file or a half-written file anywhere.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from gan_demo.cli import main
+from gan_demo.commands import main
 from kerasutil.data import FROG_COUNT, FROG_MEMBER, IMAGE_SIZE
 from tests.conftest import remount_read_only, snapshot
 from tests.frog_files import set_declared_size, write_cifar_tar, write_frog_zip

@@ -131,7 +131,7 @@ def test_epoch_cursor_losses_latents_and_settings_come_back(saved):
     assert checkpoint["grid_latents"].dtype == np.float32
     np.testing.assert_array_equal(checkpoint["grid_latents"], grid_latents)
     assert checkpoint["settings"] == {"format": FORMAT_VERSION, **SETTINGS}
-    assert FORMAT_VERSION == 1
+    assert FORMAT_VERSION == 2
 
 
 def test_an_empty_loss_history_comes_back_as_no_rows(trained_parts, tmp_path):
@@ -152,7 +152,7 @@ def test_the_checkpoint_is_a_plain_npz_without_pickles(saved, trained_parts):
     expected |= {"numpy_random/keys", "numpy_random/numbers", "numpy_random/cached_gaussian",
                  "epoch", "start", "losses", "grid_latents", "settings"}
     assert set(arrays) == expected
-    assert json.loads(str(arrays["settings"])) == {"format": 1, **SETTINGS}
+    assert json.loads(str(arrays["settings"])) == {"format": 2, **SETTINGS}
 
 
 def test_a_width_8_checkpoint_does_not_fit_width_16_networks(saved):
@@ -211,7 +211,7 @@ def test_an_npz_without_settings_is_not_a_checkpoint(tmp_path):
 
 def test_an_npz_holding_pickled_objects_is_refused_unread(tmp_path):
     path = tmp_path / "checkpoint.npz"
-    np.savez(path, settings=np.array('{"format": 1}'), evil=np.array([{"a": 1}], dtype=object))
+    np.savez(path, settings=np.array('{"format": 2}'), evil=np.array([{"a": 1}], dtype=object))
     assert_not_a_checkpoint(path)
 
 
@@ -230,8 +230,8 @@ def test_a_damaged_checkpoint_is_not_a_checkpoint(damage, saved, tmp_path):
     assert_not_a_checkpoint(broken)
 
 
-@pytest.mark.parametrize("version", [0, 2, None])
-def test_another_format_is_refused(version, saved, tmp_path):
+def with_format(saved, tmp_path, version):
+    """A copy of the ``saved`` checkpoint claiming another format (None: no format at all)."""
     path, _, _, _ = saved
     with np.load(path, allow_pickle=False) as archive:
         arrays = {name: archive[name] for name in archive.files}
@@ -243,10 +243,27 @@ def test_another_format_is_refused(version, saved, tmp_path):
     arrays["settings"] = np.array(json.dumps(settings))
     other = tmp_path / "old.npz"
     np.savez(other, **arrays)
+    return other
+
+
+@pytest.mark.parametrize("version", [0, 3, None])
+def test_another_format_is_refused(version, saved, tmp_path):
+    other = with_format(saved, tmp_path, version)
     with pytest.raises(CheckpointError) as error:
         read_checkpoint(other)
-    assert str(error.value) == (f"{other} has checkpoint format {version}, this gan_demo reads 1; "
+    assert str(error.value) == (f"{other} has checkpoint format {version}, this gan_demo reads 2; "
                                 f"start a fresh --output")
+
+
+def test_a_format_1_checkpoint_says_what_to_do_instead(saved, tmp_path):
+    # format 1 recorded neither the precision nor the stable recipe's settings
+    other = with_format(saved, tmp_path, 1)
+    with pytest.raises(CheckpointError) as error:
+        read_checkpoint(other)
+    assert str(error.value) == (
+        f"{other} was saved by an earlier gan_demo (checkpoint format 1, without its recipe's "
+        f"settings), which this one cannot read: train afresh in another --output, or pass the "
+        f"run's generator.keras to generate and evaluate")
 
 
 def test_a_failed_save_keeps_the_previous_checkpoint_and_no_temporary_file(

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from gan_demo import checkpoint as checkpoints
 from gan_demo.checkpoint import read_checkpoint
-from gan_demo.cli import main
+from gan_demo.commands import main
 from gan_demo.run import TrainingRun, grids
 from kerasutil.network import Trainer, TrainResult
 from tests.conftest import remount_read_only, snapshot

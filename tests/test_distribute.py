@@ -13,7 +13,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from gan_demo.checkpoint import read_checkpoint
-from gan_demo.cli import main
+from gan_demo.commands import main
 
 TWO_REPLICAS = textwrap.dedent("""
     import sys
@@ -28,7 +28,7 @@ TWO_REPLICAS = textwrap.dedent("""
         # dropout masks are drawn per replica: the runs can only agree without them
         keras.layers.Dropout.call = lambda self, inputs, training=False: inputs
 
-    from gan_demo.cli import main
+    from gan_demo.commands import main
     from kerasutil.step import mirrored_strategy
 
     print("replicas", mirrored_strategy().num_replicas_in_sync)
@@ -81,4 +81,14 @@ def test_mirrored_with_the_stable_recipe_is_one_line(frog_zip, tmp_path):
     assert result.exit_code == 2
     assert result.output == ("Error: --distribute mirrored trains the tutorial recipe only: "
                              "drop --recipe stable or --distribute\n")
+    assert not (tmp_path / "o").exists()
+
+
+def test_mirrored_with_eager_is_one_line(frog_zip, tmp_path):
+    # --eager is for reading the step in plain Python, on one device
+    result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(tmp_path / "o"),
+                                       "--distribute", "mirrored", "--eager"])
+    assert result.exit_code == 2
+    assert result.output == ("Error: --eager runs the training step on one device: drop "
+                             "--distribute or --eager\n")
     assert not (tmp_path / "o").exists()

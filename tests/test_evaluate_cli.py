@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from gan_demo import sample
-from gan_demo.cli import main
+from gan_demo.commands import main
 from gan_demo.metrics import distances, inception, scoring
 from gan_demo.program import create_generator
 from kerasutil import DataUtil

@@ -1,18 +1,21 @@
 """The tutorial's program end to end: `python -m gan_demo` as a student runs it, and its errors."""
 
+import inspect
 import math
 import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from gan_demo import frog_data, program
-from gan_demo.cli import main, recipe_sizes
+from gan_demo import frog_data, program, stable
+from gan_demo.commands import main
+from gan_demo.commands.settings import recipe_sizes
 from kerasutil import DataUtil, network
 from kerasutil.network import TrainResult
 from tests.frog_files import write_cifar_tar
@@ -66,6 +69,10 @@ def test_defaults_are_the_tutorials():
     assert recipe_sizes("tutorial") == (256, 8)
     assert recipe_sizes("stable") == (32, 16)
     assert recipe_sizes("stable", 64, 8) == (64, 8)
+    # the tutorial's numbers, each written once in program.py under the tutorial's names
+    assert (program.num_epochs, program.batch_size, program.tutorial_width, program.log_every,
+            program.save_every, program.learning_rate) == (100_000, 8, 256, 100, 1000, 1)
+    assert context.params["save_every"] == program.save_every
 
 
 def no_fakes(generator, batch_size, latent_dimensions, rng):
@@ -193,14 +200,13 @@ def test_download_builds_missing_data_before_training(tmp_path, monkeypatch, fro
 
 
 @pytest.mark.parametrize("args, settings", [
-    (["--preset", "laptop"], {"recipe": "stable", "width": 32, "batch_size": 16}),
-    (["--preset", "laptop", "--recipe", "tutorial", "--width", "8"],
-     {"recipe": "tutorial", "width": 8, "batch_size": 8}),
-    (["--preset", "laptop", "--batch-size", "4"], {"recipe": "stable", "width": 32,
-                                                  "batch_size": 4}),
+    (["--recipe", "stable"], {"recipe": "stable", "width": 32, "batch_size": 16}),
+    (["--recipe", "tutorial", "--width", "8"], {"recipe": "tutorial", "width": 8,
+                                                "batch_size": 8}),
+    (["--recipe", "stable", "--batch-size", "4"], {"recipe": "stable", "width": 32,
+                                                   "batch_size": 4}),
 ])
-def test_the_laptop_preset_picks_the_stable_recipe_unless_told_otherwise(frog_zip, tmp_path,
-                                                                        args, settings):
+def test_the_recipe_picks_its_sizes_unless_told_otherwise(frog_zip, tmp_path, args, settings):
     from gan_demo.checkpoint import read_checkpoint
 
     result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(tmp_path),
@@ -208,3 +214,104 @@ def test_the_laptop_preset_picks_the_stable_recipe_unless_told_otherwise(frog_zi
     assert result.exit_code == 0, result.output
     saved = read_checkpoint(tmp_path / "checkpoint.npz")["settings"]
     assert {name: saved[name] for name in settings} == settings
+
+
+def test_the_laptop_preset_is_gone_with_a_hint_to_use_the_stable_recipe(frog_zip, tmp_path):
+    # --preset laptop was --recipe stable by another name
+    result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(tmp_path / "o"),
+                                       "--epochs", "1", "--preset", "laptop"])
+    assert result.exit_code == 2
+    assert result.output == ("Error: --preset laptop is gone: it was --recipe stable by another "
+                             "name; use --recipe stable\n")
+    assert not (tmp_path / "o").exists()
+    assert "--preset" not in CliRunner().invoke(main, ["--help"]).output
+
+
+# -- --eager: the training step as plain Python --------------------------------------------
+
+def count_calls(monkeypatch, owner, name):
+    """Count the calls of ``owner.name`` (a static method or a method) from now on."""
+    calls, real = [], getattr(owner, name)
+    static = isinstance(inspect.getattr_static(owner, name), staticmethod)
+
+    def counting(*args):
+        calls.append(args)  # a print() here would show as often
+        return real(*args)
+
+    monkeypatch.setattr(owner, name, staticmethod(counting) if static else counting)
+    return calls
+
+
+# a function of each recipe's training step, in plain Python
+STEP_BODIES = {"tutorial": (program.Gan, "generate_images"),
+               "stable": (stable.StableGan, "discriminator_step")}
+
+
+@pytest.mark.parametrize("recipe", ["tutorial", "stable"])
+@pytest.mark.parametrize("eager", [True, False])
+def test_eager_runs_the_steps_python_body_every_epoch(frog_zip, tmp_path, monkeypatch, recipe,
+                                                      eager):
+    import tensorflow as tf
+
+    calls = count_calls(monkeypatch, *STEP_BODIES[recipe])
+    result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(tmp_path),
+                                       "--recipe", recipe, "--width", "8", "--batch-size", "2",
+                                       "--epochs", "4", "--seed", "1",
+                                       *(["--eager"] if eager else [])])
+    assert result.exit_code == 0, result.output
+    # every epoch with --eager; compiled, only while tracing the step once
+    assert len(calls) == (4 if eager else 1)
+    assert not tf.config.functions_run_eagerly()  # given back after the run
+
+
+def test_eager_with_xla_is_one_line(frog_zip, tmp_path):
+    result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(tmp_path / "o"),
+                                       "--eager", "--xla"])
+    assert result.exit_code == 2
+    assert result.output == ("Error: --eager runs the training step as plain Python, --xla "
+                             "compiles it: drop one of them\n")
+    assert not (tmp_path / "o").exists()
+
+
+# -- both ways in quiet TensorFlow's C++ start-up lines -------------------------------------
+
+# imports an entry point, recording TF_CPP_MIN_LOG_LEVEL when tensorflow is first imported; it
+# stops there, so TensorFlow never loads and the check takes a moment
+IMPORT_SPY = """
+import importlib, importlib.abc, os, runpy, sys
+
+class Spy(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow":
+            print(os.environ.get("TF_CPP_MIN_LOG_LEVEL"), flush=True)
+            os._exit(0)
+
+sys.meta_path.insert(0, Spy())
+kind, target = sys.argv[1:]
+if kind == "module":
+    runpy.run_module(target, run_name="spied")
+else:
+    module, name = target.split(":")
+    getattr(importlib.import_module(module), name)
+print("tensorflow was never imported")
+"""
+
+
+def console_script():
+    import configparser
+
+    setup = configparser.ConfigParser()
+    setup.read(Path(__file__).resolve().parents[1] / "setup.cfg")
+    scripts = setup["options.entry_points"]["console_scripts"].strip().splitlines()
+    return dict(line.replace(" ", "").split("=") for line in scripts)["gan-demo"]
+
+
+@pytest.mark.parametrize("kind", ["module", "script"])
+def test_python_m_gan_demo_and_the_gan_demo_script_quiet_tensorflow_before_it_loads(kind):
+    target = "gan_demo" if kind == "module" else console_script()
+    assert target == "gan_demo" or target == "gan_demo.commands:main"
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run([sys.executable, "-c", IMPORT_SPY, kind, target], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout == "2\n"

@@ -1,5 +1,6 @@
 """benchmarks/quality.py keeps working: a two-step run writes its samples, grid and scores."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -28,3 +29,15 @@ def test_a_tiny_stable_run_writes_samples_a_grid_and_a_result_line(frog_zip, tmp
             assert saved["images"].dtype == np.uint8
         assert (out / f"grid{suffix}.png").is_file()
         assert (out / f"closest_pairs{suffix}.png").is_file()
+
+
+def test_results_go_by_default_to_the_file_the_docs_cite():
+    done = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "[benchmarks/results/quality.jsonl]" in " ".join(done.stdout.split())
+    spec = importlib.util.spec_from_file_location("quality", SCRIPT)
+    quality = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quality)
+    assert Path(quality.DEFAULT_RESULTS).resolve() == \
+        SCRIPT.parent / "results" / "quality.jsonl"

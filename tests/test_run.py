@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import os
 import signal
 import subprocess
@@ -15,7 +16,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from gan_demo.checkpoint import read_checkpoint
-from gan_demo.cli import _resume_command, main
+from gan_demo.commands import main
+from gan_demo.commands.train import resume_command
 from gan_demo.run import TrainingRun, grids, sample_diversity
 from gan_demo.run.guards import CollapseWatch
 from gan_demo.run.signals import Signals
@@ -163,6 +165,8 @@ def test_a_fresh_run_never_overwrites_an_earlier_runs_checkpoint(frog_zip, tmp_p
                             "--batch-size to resume it"),
     (["--epochs", "1"], "the run in '{out}' has already trained 1 epoch: pass a larger "
                         "--epochs to continue it"),
+    (["--mixed-precision"], "the run in '{out}' was trained without --mixed-precision: drop "
+                            "--mixed-precision to resume it"),
 ])
 def test_resume_refuses_settings_that_do_not_match(frog_zip, tmp_path, args, message):
     output = tmp_path / "out"
@@ -171,6 +175,25 @@ def test_resume_refuses_settings_that_do_not_match(frog_zip, tmp_path, args, mes
                                        "--resume", *args])
     assert result.exit_code == 2
     assert result.output == "Error: " + message.format(out=output) + "\n"
+
+
+@pytest.mark.parametrize("forged, reason", [({"precision": None}, "'precision'"),
+                                             ({"recipe": "bigger"}, "recipe 'bigger'")])
+def test_resume_refuses_settings_it_cannot_train_with(frog_zip, tmp_path, forged, reason):
+    output = tmp_path / "out"
+    train(frog_zip, output, "--epochs", "1")
+    with np.load(output / "checkpoint.npz") as archive:
+        arrays = dict(archive)
+    settings = {**read_checkpoint(output / "checkpoint.npz")["settings"], **forged}
+    arrays["settings"] = np.array(json.dumps({name: value for name, value in settings.items()
+                                              if value is not None}))
+    np.savez(output / "checkpoint.npz", **arrays)
+    result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(output),
+                                       "--resume", "--epochs", "2"])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: {output}/checkpoint.npz holds settings this "
+                                    f"gan_demo cannot train with ({reason}")
+    assert result.output.endswith("); start a fresh --output\n")
 
 
 def test_resume_without_a_checkpoint_says_so(tmp_path):
@@ -206,8 +229,19 @@ def test_the_resume_hint_repeats_the_options_that_change_the_run():
         "--data", "my frogs.zip", "--epochs", "5000", "--save-every", "100", "--width", "64",
         "--batch-size", "16", "--seed", "3"])
     # width and batch size come back from the checkpoint; the seed is in its random state
-    assert _resume_command(context, "images") == (
+    assert resume_command(context, "images") == (
         "python -m gan_demo --resume --data 'my frogs.zip' --epochs 5000 --save-every 100")
+
+
+def test_the_resume_hint_keeps_how_the_step_runs():
+    context = main.make_context("python -m gan_demo", [
+        "--epochs", "50", "--xla", "--mixed-precision", "--distribute", "mirrored", "--logdir",
+        "tb"])
+    assert resume_command(context, "images") == (
+        "python -m gan_demo --resume --epochs 50 --logdir tb --xla --mixed-precision "
+        "--distribute mirrored")
+    eager = main.make_context("gan-demo", ["--eager"])
+    assert resume_command(eager, "images") == "gan-demo --resume --eager"
 
 
 # -- the mode-collapse watch -----------------------------------------------------------------

@@ -14,7 +14,7 @@ from PIL import Image, ImageSequence
 
 from gan_demo import sample
 from gan_demo.checkpoint import save_checkpoint
-from gan_demo.cli import main
+from gan_demo.commands import main
 from gan_demo.pictures import grid_image
 from gan_demo.program import create_discriminator, create_generator
 from gan_demo.run.generator_file import save_generator

@@ -14,7 +14,7 @@ from PIL import Image
 
 from gan_demo import sample, stable
 from gan_demo.checkpoint import read_checkpoint
-from gan_demo.cli import main
+from gan_demo.commands import main
 from gan_demo.stable import StableGan, StableRecipe
 
 LATENT = 32
@@ -110,15 +110,16 @@ def test_the_first_losses_are_near_log_2():
 
 
 def test_the_r1_penalty_is_half_gamma_times_the_squared_input_gradient_every_16th_step():
-    from gan_demo.stable import R1_EVERY
     gan = make_gan(r1_gamma=2.0, augment=())
+    interval = gan.recipe.r1_interval
+    assert interval == StableRecipe().r1_interval == 16
     # a linear critic: its gradient at any image is its weights, 0.01 on each of 3,072 inputs
     gan.critic = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(),
                                    keras.layers.Dense(1, use_bias=False,
                                                       kernel_initializer="zeros")])
     gan.critic.layers[-1].kernel.assign(np.full((3072, 1), 0.01, np.float32))
     real = tf.zeros((4, 32, 32, 3))
-    assert float(gan._r1_penalty(real)) == pytest.approx(2.0 / 2 * R1_EVERY * 3072 * 1e-4)
+    assert float(gan._r1_penalty(real)) == pytest.approx(2.0 / 2 * interval * 3072 * 1e-4)
     gan.discriminator_learner.iterations.assign(1)
     assert float(gan._r1_penalty(real)) == 0.0
 
@@ -143,6 +144,9 @@ def test_the_r1_penalty_changes_the_discriminator_step_only_when_asked():
     ({"ema_decay": 1.0}, r"ema_decay must be in \[0, 1\), got 1.0"),
     ({"learning_rate": 0}, "learning_rate must be > 0, got 0"),
     ({"r1_gamma": -1.0}, "r1_gamma must be >= 0, got -1.0"),
+    ({"width": 0}, "width must be a positive int, got 0"),
+    ({"batch_size": 2.5}, "batch_size must be a positive int, got 2.5"),
+    ({"r1_interval": 0}, "r1_interval must be a positive int, got 0"),
 ])
 def test_a_bad_recipe_is_refused(wrong, message):
     with pytest.raises(ValueError, match=f"^{message}$"):
@@ -199,8 +203,12 @@ def test_a_stopped_and_resumed_stable_run_equals_an_unbroken_one(frog_zip, tmp_p
         assert sorted(name for name in os.listdir(run) if name.startswith("generated")) == \
             ["generated_frog_0.png", "generated_frog_10.png", "generated_frog_20.png"]
     saved = read_checkpoint(broken / "checkpoint.npz")
-    assert saved["settings"] == {"format": 1, "recipe": "stable", "width": 8, "batch_size": 4,
-                                 "latent_dimensions": 32}
+    # the whole recipe, so that --resume trains on exactly as the run started
+    assert saved["settings"] == {
+        "format": 2, "recipe": "stable", "width": 8, "batch_size": 4, "latent_dimensions": 32,
+        "precision": "float32", "optimizer": "adadelta", "learning_rate": None, "beta_1": 0.5,
+        "augment": ["color", "translation", "cutout"], "ema_decay": 0.999, "r1_gamma": 4.0,
+        "r1_interval": 16}
     unbroken = read_checkpoint(whole / "checkpoint.npz")
     for key in ("average/0", "random/0", "gan_learner/0", "discriminator/0"):
         assert np.array_equal(saved[key], unbroken[key])
@@ -248,17 +256,64 @@ def test_resuming_with_another_recipe_is_one_line(frog_zip, tmp_path):
                              f"not tutorial: drop --recipe to resume it\n")
 
 
-def test_a_tutorial_checkpoint_from_before_recipes_resumes_as_the_tutorial(frog_zip, tmp_path):
+def test_a_checkpoint_from_before_recipes_is_refused_in_one_line(frog_zip, tmp_path):
     output = tmp_path / "run"
     args = ["--width", "8", "--batch-size", "4", "--save-every", "10", "--seed", "1"]
     assert run_cli(frog_zip, output, *args, "--epochs", "2").exit_code == 0
-    # drop the recipe from the settings, as a checkpoint saved by the first release has none
+    # what the first release saved: format 1, no recipe in the settings
     with np.load(output / "checkpoint.npz") as archive:
         arrays = dict(archive)
     settings = read_checkpoint(output / "checkpoint.npz")["settings"]
     del settings["recipe"]
-    arrays["settings"] = np.array(json.dumps(settings))
+    arrays["settings"] = np.array(json.dumps({**settings, "format": 1}))
     np.savez(output / "checkpoint.npz", **arrays)
+    before = (output / "checkpoint.npz").read_bytes()
     result = run_cli(frog_zip, output, "--resume", "--epochs", "3")
-    assert result.exit_code == 0, result.output
-    assert "stable recipe" not in result.output and len(losses(output)) == 4
+    assert result.exit_code == 2
+    assert result.output == (
+        f"Error: {output}/checkpoint.npz was saved by an earlier gan_demo (checkpoint format 1, "
+        f"without its recipe's settings), which this one cannot read: train afresh in another "
+        f"--output, or pass the run's generator.keras to generate and evaluate\n")
+    assert (output / "checkpoint.npz").read_bytes() == before and len(losses(output)) == 3
+
+
+def test_a_recipe_survives_its_settings():
+    recipe = StableRecipe(width=8, optimizer="adam", learning_rate=1e-3, augment=("color",),
+                          r1_gamma=1.0, r1_interval=4)
+    settings = json.loads(json.dumps(recipe.settings()))  # as a checkpoint stores them
+    assert StableRecipe.from_settings({"recipe": "stable", **settings}) == recipe
+
+
+def train_at_gamma_1(frog_zip, output, epochs):
+    """A stable run at R1 gamma 1 (not the recipe's default), as a script would start it."""
+    from gan_demo import stable
+    from gan_demo.commands.settings import run_settings
+    from gan_demo.run import TrainingRun
+
+    recipe = StableRecipe(width=8, batch_size=4, r1_gamma=1.0, r1_interval=4)
+    run = TrainingRun(str(output), epochs, 10, run_settings(recipe))
+    stable.main(data=frog_zip, epochs=epochs, output=output, seed=5, save_every=10, run=run,
+                recipe=recipe)
+    run.close()
+
+
+def test_a_run_saved_at_r1_gamma_1_resumes_at_gamma_1(frog_zip, tmp_path, monkeypatch):
+    from gan_demo import stable
+
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    train_at_gamma_1(frog_zip, whole, 12)
+    train_at_gamma_1(frog_zip, broken, 6)
+    recipes = []
+    real_init = stable.StableGan.__init__
+
+    def recording_init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        recipes.append(self.recipe)
+
+    monkeypatch.setattr(stable.StableGan, "__init__", recording_init)
+    resumed = run_cli(frog_zip, broken, "--resume", "--epochs", "12", "--save-every", "10")
+    assert resumed.exit_code == 0, resumed.output
+    assert [(recipe.r1_gamma, recipe.r1_interval) for recipe in recipes] == [(1.0, 4)]
+    assert read_checkpoint(broken / "checkpoint.npz")["settings"]["r1_gamma"] == 1.0
+    # epoch 8, after the break, is penalised as in the unbroken run
+    assert losses(broken) == losses(whole) and len(losses(whole)) == 13

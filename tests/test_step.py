@@ -4,13 +4,15 @@ The helpers given a ``tf.random.Generator`` must build the same batches the NumP
 and program.py's compiled epoch must train exactly as the same Python run step by step would.
 """
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from gan_demo import program
 from gan_demo.checkpoint import read_checkpoint
-from gan_demo.cli import main
+from gan_demo.commands import main
 from kerasutil import Gan, compile_step, input_variable, step_random
 from kerasutil.gan import LABEL_NOISE
 from tests.test_crash_safety import train
@@ -103,18 +105,22 @@ def test_the_helpers_run_once_to_build_the_graph_then_only_the_graph_runs(frog_z
     assert steps[0].graph.experimental_get_tracing_count() == 1
 
 
-def test_a_checkpoint_from_before_the_compiled_step_still_resumes(frog_zip, tmp_path):
+def test_a_checkpoint_from_before_the_compiled_step_is_refused_in_one_line(frog_zip, tmp_path):
     output = tmp_path / "out"
     first = train(frog_zip, output, "--epochs", 1, "--seed", 0)
     assert first.exit_code == 0, first.output
-    # what checkpoints held before: no "random/*" arrays for the step's generator
+    # what checkpoints held before (format 1): no "random/*" arrays for the step's generator
     saved = dict(np.load(output / "checkpoint.npz"))
     assert [key for key in saved if key.startswith("random/")] == ["random/0"]
+    settings = {**read_checkpoint(output / "checkpoint.npz")["settings"], "format": 1}
+    saved["settings"] = np.array(json.dumps(settings))
     np.savez(output / "checkpoint.npz", **{key: value for key, value in saved.items()
                                            if not key.startswith("random/")})
     resumed = train(frog_zip, output, "--resume", "--epochs", 3)
-    assert resumed.exit_code == 0, resumed.output
-    assert int(read_checkpoint(output / "checkpoint.npz")["epoch"]) == 2
+    assert resumed.exit_code == 2
+    assert resumed.output.startswith(f"Error: {output}/checkpoint.npz was saved by an earlier "
+                                     f"gan_demo (checkpoint format 1,")
+    assert len(resumed.output.splitlines()) == 1
 
 
 @pytest.mark.parametrize("recipe", ["tutorial", "stable"])
@@ -151,6 +157,25 @@ def test_mixed_precision_computes_in_bfloat16_and_keeps_float32_weights(frog_zip
     assert {layer.compute_dtype for layer in convolutions} == {"bfloat16"}
     assert sorted(path.name for path in tmp_path.glob("grid_*.png")) == ["grid_0.png",
                                                                         "grid_1.png"]
+    assert saved["settings"]["precision"] == "mixed_bfloat16"
+
+
+def test_a_mixed_precision_run_resumes_in_mixed_precision(frog_zip, tmp_path):
+    import keras
+    from click.testing import CliRunner
+
+    def run(*args):
+        return CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(tmp_path),
+                                         "--width", "8", "--save-every", "1", *args])
+
+    assert run("--epochs", "1", "--mixed-precision").exit_code == 0
+    resumed = run("--epochs", "2", "--resume")  # the checkpoint says bfloat16, not the flag
+    assert resumed.exit_code == 0, resumed.output
+    generator = keras.saving.load_model(tmp_path / "generator.keras")
+    assert {layer.compute_dtype for layer in generator.layers if "conv" in layer.name} == \
+        {"bfloat16"}
+    assert read_checkpoint(tmp_path / "checkpoint.npz")["settings"]["precision"] == \
+        "mixed_bfloat16"
 
 
 @pytest.mark.parametrize("recipe", ["tutorial", "stable"])

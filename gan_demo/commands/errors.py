@@ -1,4 +1,9 @@
-"""One-line errors for the command line: a user's mistake is one line and exit code 2."""
+"""One-line errors for the command line: a user's mistake is one line and exit code 2.
+
+:class:`UserError` is such a mistake, :class:`OneLineErrors` the click group that prints every
+error (click's own option checks too) as one line, and :func:`writable_folder` the check that
+an output folder can be written before any slow work starts.
+"""
 
 import os
 import sys
