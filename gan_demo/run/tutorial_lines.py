@@ -9,7 +9,8 @@ from kerasutil import Gan
 class TutorialLines(Callback):
     """Print "Epoch: {e}, Discriminator loss: ..., Gan loss: ..." every ``log_every`` epochs
     and write generated_frog_{epoch}.png every ``save_every``, as program.main's loop does in
-    its own lines; a loop that does not mirror the tutorial (stable.main) prepends this part instead.
+    its own lines; a loop that does not mirror the tutorial (stable.main) prepends this part
+    instead.
 
     Args:
         output: the folder for generated_frog_{epoch}.png.
