@@ -1,10 +1,12 @@
 """DataUtil: the tutorial's data loading (CNTKUtil's DataUtil), in numpy.
 
 The tutorial reads frog_pictures.zip, whose one member holds 5,000 CIFAR-10 frogs as raw
-little-endian float32, channels first (all R, then G, then B), pixel / 255. Keras wants
-channels last, so load_frog_pictures transposes on load (channels_last, which
-Gan.get_training_batch also uses on the tutorial's flat records). Every problem a student can
-fix raises DataError: one line naming the file and saying what to do.
+little-endian float32, channels first (all R, then G, then B), pixel / 255. A pictures file of
+another animal, or of a student's own pictures, has the same member and layout and any number
+of pictures up to MAX_PICTURES: the loaders take the count from the member's size. Keras wants
+channels last, so the loaders transpose on load (channels_last, which Gan.get_training_batch
+also uses on the tutorial's flat records). Every problem a student can fix raises DataError:
+one line naming the file and saying what to do.
 """
 
 import copy
@@ -20,8 +22,17 @@ import tensorflow as tf
 FROG_MEMBER = "x_channels_first_8_5.bin"
 FROG_COUNT = 5000
 IMAGE_SIZE = 3 * 32 * 32
+# The most pictures a file may hold: 1,228,800,000 bytes of 32x32x3 float32, twice all of
+# CIFAR-10. A member declaring more is refused before anything is decompressed, which keeps the
+# zip-bomb guard now that the count comes from the file; loading needs about 3x the file in RAM.
+MAX_PICTURES = 100_000
 
 _REBUILD = "rebuild it with `python -m gan_demo make-data`"
+_FROGS_MISSING = ("frog_pictures.zip not found at '{name}': build it from CIFAR-10 with "
+                  "`python -m gan_demo make-data` (or pass --data PATH to your copy)")
+_PICTURES_MISSING = ("no pictures file at '{name}': build one with `python -m gan_demo "
+                     "make-data` (--class NAME for a CIFAR-10 animal, --images DIR for a folder "
+                     "of your own), or pass --data PATH to yours")
 
 
 class DataError(ValueError):
@@ -58,13 +69,33 @@ class DataUtil:
                             "check the path and its permissions") from error
 
     @staticmethod
-    def load_frog_pictures(path="frog_pictures.zip", count=FROG_COUNT,
+    def load_frog_pictures(path="frog_pictures.zip", count=None,
                            height=32, width=32, channels=3):
-        """Load the frog pictures as Keras images, channels last.
+        """Load the tutorial's frog_pictures.zip as Keras images, channels last.
+
+        load_pictures with the tutorial's default file, whose absence it names as such.
 
         Args:
             path: frog_pictures.zip, or its member already unpacked (a file ending in .bin).
-            count: the number of images in the file.
+            count, height, width, channels: as load_pictures.
+
+        Returns:
+            A C-contiguous float32 array of shape (count, height, width, channels), in [0, 1].
+
+        Raises:
+            ValueError, DataError: as load_pictures.
+        """
+        return _load(path, count, (height, width, channels), _FROGS_MISSING)
+
+    @staticmethod
+    def load_pictures(path, count=None, height=32, width=32, channels=3):
+        """Load any pictures file in the tutorial's format (make-data's) as Keras images.
+
+        Args:
+            path: a zip holding FROG_MEMBER (frog_pictures.zip, deer_pictures.zip, a folder's
+                zip), or that member already unpacked (a file ending in .bin).
+            count: the number of images in the file; None takes it from the file's size,
+                which must be a whole number of pictures, at most MAX_PICTURES.
             height: image height in pixels.
             width: image width in pixels.
             channels: colour channels per pixel.
@@ -74,22 +105,10 @@ class DataUtil:
 
         Raises:
             ValueError: a count or dimension is not a positive int.
-            DataError: the file is missing, not the frog data file, corrupt, or holds values
-                that are not pixel / 255.
+            DataError: the file is missing, not a pictures file, corrupt, of another count
+                than `count`, over MAX_PICTURES, or holds values that are not pixel / 255.
         """
-        _check_positive(count=count, height=height, width=width, channels=channels)
-        name = os.fspath(path)
-        if not os.path.isfile(name):
-            raise DataError(f"frog_pictures.zip not found at '{name}': build it from "
-                            "CIFAR-10 with `python -m gan_demo make-data` "
-                            "(or pass --data PATH to your copy)")
-        size = channels * height * width
-        if name.lower().endswith(".bin"):
-            flat = DataUtil.load_binary(name, count, size)
-        else:
-            flat = _load_member(name, count, size)
-        _check_pixels(flat, name)
-        return np.ascontiguousarray(channels_last(flat, height, width, channels))
+        return _load(path, count, (height, width, channels), _PICTURES_MISSING)
 
 
 def channels_last(records, height, width, channels):
@@ -127,6 +146,48 @@ def _check_positive(**values):
             raise ValueError(f"{label} must be a positive int, got {value!r}")
 
 
+def _load(path, count, shape, missing):
+    """Load a pictures file (zip or .bin) as checked channels-last images; see load_pictures."""
+    height, width, channels = shape
+    _check_positive(height=height, width=width, channels=channels)
+    if count is not None:
+        _check_positive(count=count)
+    name = os.fspath(path)
+    if not os.path.isfile(name):
+        raise DataError(missing.format(name=name))
+    size = channels * height * width
+    picture = "x".join(map(str, shape))
+    if name.lower().endswith(".bin"):
+        if count is None:
+            count = _count_from_size(os.path.getsize(name), size, picture, f"{name} holds")
+        flat = DataUtil.load_binary(name, count, size)
+    else:
+        flat = _load_member(name, count, size, picture)
+    _check_pixels(flat, name)
+    return np.ascontiguousarray(channels_last(flat, height, width, channels))
+
+
+def _count_from_size(nbytes, size, picture, what):
+    """Return how many pictures of ``size`` float32 values fill ``nbytes``, or raise DataError.
+
+    Args:
+        nbytes: the file's or member's size (for a zip member, as its header declares).
+        size: float32 values per picture.
+        picture: the picture's shape for messages, like "32x32x3".
+        what: the start of a message, naming the file, like "x.zip: x.bin declares".
+    """
+    record = size * 4
+    if nbytes > MAX_PICTURES * record:
+        raise DataError(f"{what} {nbytes:,} bytes, more than the {MAX_PICTURES:,} pictures "
+                        f"({MAX_PICTURES * record:,} bytes) a pictures file may hold; {_REBUILD}")
+    if nbytes == 0:
+        raise DataError(f"{what} 0 bytes: there are no pictures in it; {_REBUILD}")
+    if nbytes % record:
+        raise DataError(f"{what} {nbytes:,} bytes, not a whole number of {picture} float32 "
+                        f"pictures ({record:,} bytes each); {_REBUILD}")
+    return nbytes // record
+
+
 def _read_records(stream, count, size, name):
     """Read exactly count * size float32 values from `stream`, or raise DataError.
 
@@ -150,20 +211,27 @@ def _read_records(stream, count, size, name):
     return np.frombuffer(data, dtype="<f4").reshape(count, size).astype(np.float32)
 
 
-def _load_member(path, count, size):
-    """Read FROG_MEMBER from the zip at `path` into memory, never extracting it to disk."""
-    expected = count * size * 4
+def _load_member(path, count, size, picture):
+    """Read FROG_MEMBER from the zip at `path` into memory, never extracting it to disk.
+
+    A count of None is taken from the member's declared size, which is checked against
+    MAX_PICTURES before anything is decompressed.
+    """
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as error:
-        raise DataError(f"{path} is not a zip file: pass frog_pictures.zip or the unpacked "
-                        f"{FROG_MEMBER}, or {_REBUILD}") from error
+        raise DataError(f"{path} is not a zip file: pass a pictures zip (like frog_pictures.zip) "
+                        f"or the unpacked {FROG_MEMBER}, or {_REBUILD}") from error
     except OSError as error:
         raise DataError(f"cannot read {path} ({error.strerror}): "
                         "check the path and its permissions") from error
     with archive:
         info = _frog_member(archive, path)
         # Refuse before decompressing anything: a zip bomb declares a huge size.
+        if count is None:
+            count = _count_from_size(info.file_size, size, picture,
+                                     f"{path}: {FROG_MEMBER} declares")
+        expected = count * size * 4
         if info.file_size != expected:
             raise DataError(f"{path}: {FROG_MEMBER} declares {info.file_size:,} bytes but "
                             f"{count:,} x {size:,} float32 values need {expected:,}; {_REBUILD}")
@@ -215,7 +283,8 @@ def _frog_member(archive, path):
         names = archive.namelist()
         held = ", ".join(names[:3]) + (f" and {len(names) - 3:,} more" if len(names) > 3 else "")
         raise DataError(f"{path} has no {FROG_MEMBER} (it holds {held or 'nothing'}): "
-                        f"pass the tutorial's frog_pictures.zip, or {_REBUILD}") from None
+                        f"pass a pictures zip (like the tutorial's frog_pictures.zip), or "
+                        f"{_REBUILD}") from None
 
 
 def _check_pixels(flat, name):

@@ -101,33 +101,35 @@ def test_a_refused_run_keeps_an_output_folder_that_existed_before(work, tmp_path
 def _not_a_zip(folder):
     path = folder / "frog_pictures.zip"
     path.write_bytes(b"these are not the frogs you are looking for\n" * 100)
-    return path, (f"{path} is not a zip file: pass frog_pictures.zip or the unpacked "
-                  f"{FROG_MEMBER}, or {REBUILD}")
+    return path, (f"{path} is not a zip file: pass a pictures zip (like frog_pictures.zip) or "
+                  f"the unpacked {FROG_MEMBER}, or {REBUILD}")
 
 
 def _no_member(folder):
     path = write_frog_zip(folder / "frog_pictures.zip", np.zeros((1, 8)), member="frogs.bin")
-    return path, (f"{path} has no {FROG_MEMBER} (it holds frogs.bin): pass the tutorial's "
-                  f"frog_pictures.zip, or {REBUILD}")
+    return path, (f"{path} has no {FROG_MEMBER} (it holds frogs.bin): pass a pictures zip "
+                  f"(like the tutorial's frog_pictures.zip), or {REBUILD}")
 
 
+# Any whole number of pictures loads (the count comes from the file): a short or long file is
+# one whose size is not a whole number of 32x32x3 float32 pictures.
 def _short_member(folder):
-    path = write_frog_zip(folder / "frog_pictures.zip", np.zeros((FROG_COUNT - 1, IMAGE_SIZE)),
+    path = write_frog_zip(folder / "frog_pictures.zip", np.zeros(FROG_COUNT * IMAGE_SIZE - 1),
                           compression=zipfile.ZIP_DEFLATED)
-    return path, (f"{path}: {FROG_MEMBER} declares 61,427,712 bytes but 5,000 x 3,072 float32 "
-                  f"values need 61,440,000; {REBUILD}")
+    return path, (f"{path}: {FROG_MEMBER} declares 61,439,996 bytes, not a whole number of "
+                  f"32x32x3 float32 pictures (12,288 bytes each); {REBUILD}")
 
 
 def _short_bin(folder):
-    path = write_bin(folder / "x.bin", np.zeros((100, IMAGE_SIZE)))
-    return path, (f"{path}: expected 5,000 x 3,072 float32 values (61,440,000 bytes) but found "
-                  f"1,228,800 bytes; {REBUILD}")
+    path = write_bin(folder / "x.bin", np.zeros(100 * IMAGE_SIZE - 1))
+    return path, (f"{path} holds 1,228,796 bytes, not a whole number of 32x32x3 float32 "
+                  f"pictures (12,288 bytes each); {REBUILD}")
 
 
 def _long_bin(folder):
     path = write_bin(folder / "x.bin", np.zeros(FROG_COUNT * IMAGE_SIZE + 1))
-    return path, (f"{path}: expected 5,000 x 3,072 float32 values (61,440,000 bytes) but found "
-                  f"more than 61,440,000 bytes; {REBUILD}")
+    return path, (f"{path} holds 61,440,004 bytes, not a whole number of 32x32x3 float32 "
+                  f"pictures (12,288 bytes each); {REBUILD}")
 
 
 def _bad_values(value, bare=False):
@@ -176,8 +178,9 @@ def test_a_zip_bomb_by_declared_size_is_refused_before_reading(declared, work, t
     monkeypatch.setattr(zipfile.ZipFile, "open", lambda *args, **kwargs: opened.append(args))
     before = snapshot(tmp_path)
     result = invoke("--data", bomb, "--output", tmp_path / "out", *TINY)
-    assert_refused(result, f"{bomb}: {FROG_MEMBER} declares {declared:,} bytes but 5,000 x 3,072 "
-                           f"float32 values need 61,440,000; {REBUILD}",
+    assert_refused(result, f"{bomb}: {FROG_MEMBER} declares {declared:,} bytes, more than the "
+                           f"100,000 pictures (1,228,800,000 bytes) a pictures file may hold; "
+                           f"{REBUILD}",
                    stdout="Loading data files...\n")
     assert opened == []  # not one byte decompressed
     assert snapshot(tmp_path) == before
@@ -248,8 +251,9 @@ def test_a_member_named_outside_the_folder_is_never_extracted(where, work, tmp_p
     output = tmp_path / "data" / "out"
     before = snapshot(tmp_path)
     result = invoke("--data", data, "--output", output, *TINY)
-    assert_refused(result, f"{data} has no {FROG_MEMBER} (it holds {name}): pass the tutorial's "
-                           f"frog_pictures.zip, or {REBUILD}", stdout="Loading data files...\n")
+    assert_refused(result, f"{data} has no {FROG_MEMBER} (it holds {name}): pass a pictures zip "
+                           f"(like the tutorial's frog_pictures.zip), or {REBUILD}",
+                   stdout="Loading data files...\n")
     assert snapshot(tmp_path) == before
     assert not output.exists()
     assert not (tmp_path / FROG_MEMBER).exists() and not (elsewhere / FROG_MEMBER).exists()

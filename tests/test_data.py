@@ -1,4 +1,4 @@
-"""kerasutil.data: DataUtil.load_binary and DataUtil.load_frog_pictures."""
+"""kerasutil.data: DataUtil.load_binary, load_frog_pictures and load_pictures."""
 
 import io
 import zipfile
@@ -6,7 +6,14 @@ import zipfile
 import numpy as np
 import pytest
 
-from kerasutil.data import FROG_COUNT, FROG_MEMBER, IMAGE_SIZE, DataError, DataUtil
+from kerasutil.data import (
+    FROG_COUNT,
+    FROG_MEMBER,
+    IMAGE_SIZE,
+    MAX_PICTURES,
+    DataError,
+    DataUtil,
+)
 from tests.frog_files import set_declared_size, synthetic_frog_pixels, write_frog_zip
 
 REBUILD = "rebuild it with `python -m gan_demo make-data`"
@@ -138,8 +145,8 @@ def test_not_a_zip(tmp_path):
     with pytest.raises(DataError) as caught:
         DataUtil.load_frog_pictures(path)
     assert str(caught.value) == (
-        f"{path} is not a zip file: pass frog_pictures.zip or the unpacked {FROG_MEMBER}, "
-        f"or {REBUILD}")
+        f"{path} is not a zip file: pass a pictures zip (like frog_pictures.zip) or the "
+        f"unpacked {FROG_MEMBER}, or {REBUILD}")
 
 
 def test_zip_without_the_member(tmp_path):
@@ -151,7 +158,7 @@ def test_zip_without_the_member(tmp_path):
         DataUtil.load_frog_pictures(path)
     assert str(caught.value) == (
         f"{path} has no {FROG_MEMBER} (it holds a.txt, b.txt, c.txt and 2 more): "
-        f"pass the tutorial's frog_pictures.zip, or {REBUILD}")
+        f"pass a pictures zip (like the tutorial's frog_pictures.zip), or {REBUILD}")
 
 
 def test_empty_zip(tmp_path):
@@ -166,7 +173,7 @@ def test_declared_size_mismatch_is_refused_before_reading(tmp_path, monkeypatch)
     opened = []
     monkeypatch.setattr(zipfile.ZipFile, "open", lambda *args, **kwargs: opened.append(args))
     with pytest.raises(DataError) as caught:
-        DataUtil.load_frog_pictures(path)
+        DataUtil.load_frog_pictures(path, count=FROG_COUNT)  # a count given must be the file's
     assert opened == []
     assert str(caught.value) == (
         f"{path}: {FROG_MEMBER} declares 24,576 bytes but 5,000 x 3,072 float32 values need "
@@ -213,3 +220,136 @@ def test_short_bin_names_the_file(tmp_path):
     path.write_bytes(synthetic_frog_pixels(1).tobytes())
     with pytest.raises(DataError, match=r"found 12,288 bytes; rebuild it"):
         DataUtil.load_frog_pictures(path, count=2)
+
+
+# --- the count from the file ----------------------------------------------------------------
+
+@pytest.mark.parametrize("count", [1, 37])
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED],
+                         ids=["stored", "deflated"])
+def test_the_count_comes_from_the_members_size(tmp_path, count, compression):
+    flat = synthetic_frog_pixels(count, seed=count)
+    path = write_frog_zip(tmp_path / "deer_pictures.zip", flat, compression=compression)
+    images = DataUtil.load_pictures(path)
+    assert images.shape == (count, 32, 32, 3) and images.flags.c_contiguous
+    assert np.array_equal(images[-1].transpose(2, 0, 1).reshape(-1), flat[-1])
+    assert np.array_equal(DataUtil.load_frog_pictures(path), images)  # the tutorial's name too
+    assert np.array_equal(DataUtil.load_pictures(path, count=count), images)
+
+
+def test_the_count_comes_from_an_unpacked_bins_size(tmp_path):
+    flat = synthetic_frog_pixels(37, seed=2)
+    path = tmp_path / FROG_MEMBER
+    path.write_bytes(flat.astype("<f4").tobytes())
+    images = DataUtil.load_pictures(path)
+    assert images.shape == (37, 32, 32, 3)
+    assert images[36, 31, 31, 2] == flat[36, 3071]
+
+
+def test_the_count_follows_the_dimensions(tmp_path):
+    flat = (np.arange(5 * 2 * 4 * 3) % 256 / 255).astype(np.float32)  # five 2x4x3 pictures
+    path = write_frog_zip(tmp_path / "small.zip", flat)
+    assert DataUtil.load_pictures(path, height=2, width=4).shape == (5, 2, 4, 3)
+
+
+@pytest.mark.parametrize("extra, declared", [(4, 37 * 12288 + 4), (-4, 37 * 12288 - 4)])
+def test_a_member_of_no_whole_number_of_pictures_is_refused_before_reading(
+        tmp_path, monkeypatch, extra, declared):
+    payload = synthetic_frog_pixels(37).astype("<f4").tobytes()
+    payload = payload + bytes(extra) if extra > 0 else payload[:extra]
+    path = tmp_path / "pictures.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(FROG_MEMBER, payload)
+    opened = []
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda *args, **kwargs: opened.append(args))
+    with pytest.raises(DataError) as caught:
+        DataUtil.load_pictures(path)
+    assert opened == []
+    assert str(caught.value) == (
+        f"{path}: {FROG_MEMBER} declares {declared:,} bytes, not a whole number of 32x32x3 "
+        f"float32 pictures (12,288 bytes each); {REBUILD}")
+
+
+def test_an_empty_member_or_bin_is_refused(tmp_path):
+    path = write_frog_zip(tmp_path / "pictures.zip", np.zeros((0, IMAGE_SIZE)))
+    with pytest.raises(DataError) as caught:
+        DataUtil.load_pictures(path)
+    assert str(caught.value) == (
+        f"{path}: {FROG_MEMBER} declares 0 bytes: there are no pictures in it; {REBUILD}")
+    bin_path = tmp_path / FROG_MEMBER
+    bin_path.write_bytes(b"")
+    with pytest.raises(DataError) as caught:
+        DataUtil.load_pictures(bin_path)
+    assert str(caught.value) == (
+        f"{bin_path} holds 0 bytes: there are no pictures in it; {REBUILD}")
+
+
+def test_a_bin_of_no_whole_number_of_pictures_is_refused(tmp_path):
+    path = tmp_path / FROG_MEMBER
+    path.write_bytes(synthetic_frog_pixels(2).tobytes() + bytes(8))
+    with pytest.raises(DataError) as caught:
+        DataUtil.load_pictures(path)
+    assert str(caught.value) == (
+        f"{path} holds 24,584 bytes, not a whole number of 32x32x3 float32 pictures "
+        f"(12,288 bytes each); {REBUILD}")
+
+
+@pytest.mark.parametrize("pictures", [MAX_PICTURES, MAX_PICTURES + 1])
+def test_the_largest_count_is_stated_and_checked_before_reading(tmp_path, monkeypatch, pictures):
+    """A header declaring MAX_PICTURES passes the limit (and fails later: it lies); one more
+    is refused by the limit before anything is opened."""
+    declared = pictures * IMAGE_SIZE * 4
+    path = write_frog_zip(tmp_path / "pictures.zip", synthetic_frog_pixels(1))
+    set_declared_size(path, declared)
+    opened = []
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda *args, **kwargs: opened.append(args))
+    with pytest.raises(DataError) as caught:
+        DataUtil.load_pictures(path)
+    if pictures > MAX_PICTURES:
+        assert opened == []
+        assert str(caught.value) == (
+            f"{path}: {FROG_MEMBER} declares {declared:,} bytes, more than the 100,000 pictures "
+            f"(1,228,800,000 bytes) a pictures file may hold; {REBUILD}")
+    else:
+        assert "a pictures file may hold" not in str(caught.value)
+    assert MAX_PICTURES == 100_000
+
+
+def test_a_huge_bin_is_refused_before_reading(tmp_path, monkeypatch):
+    path = tmp_path / FROG_MEMBER
+    with open(path, "wb") as stream:  # sparse: no disk space used
+        stream.truncate((MAX_PICTURES + 1) * IMAGE_SIZE * 4)
+    monkeypatch.setattr(DataUtil, "load_binary", lambda *args: pytest.fail("read the file"))
+    with pytest.raises(DataError) as caught:
+        DataUtil.load_pictures(path)
+    assert str(caught.value) == (
+        f"{path} holds 1,228,812,288 bytes, more than the 100,000 pictures (1,228,800,000 bytes) "
+        f"a pictures file may hold; {REBUILD}")
+
+
+def test_a_lying_header_is_caught_when_the_count_comes_from_it(tmp_path):
+    for compression in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        path = write_frog_zip(tmp_path / "pictures.zip", synthetic_frog_pixels(3),
+                              compression=compression)
+        set_declared_size(path, 2 * IMAGE_SIZE * 4)
+        with pytest.raises(DataError, match=r"x_channels_first_8_5.bin really holds more than "
+                                            r"the 24,576 bytes it declares; rebuild it with"):
+            DataUtil.load_pictures(path)
+
+
+def test_load_pictures_names_a_missing_file_as_pictures(tmp_path):
+    path = tmp_path / "deer_pictures.zip"
+    with pytest.raises(DataError) as caught:
+        DataUtil.load_pictures(path)
+    assert str(caught.value) == (
+        f"no pictures file at '{path}': build one with `python -m gan_demo make-data` "
+        f"(--class NAME for a CIFAR-10 animal, --images DIR for a folder of your own), or pass "
+        f"--data PATH to yours")
+
+
+@pytest.mark.parametrize("count", [0, -1, 2.0, True])
+def test_a_given_count_must_be_a_positive_int(tmp_path, count):
+    path = write_frog_zip(tmp_path / "pictures.zip", synthetic_frog_pixels(1))
+    with pytest.raises(ValueError, match="count must be a positive int") as caught:
+        DataUtil.load_pictures(path, count=count)
+    assert not isinstance(caught.value, DataError)
