@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from gan_demo import frog_data, program, stable
+from gan_demo import cifar, program, stable
 from gan_demo.commands import main
 from gan_demo.commands.settings import recipe_sizes
 from kerasutil import DataUtil, network
@@ -188,7 +188,7 @@ def test_download_builds_missing_data_before_training(tmp_path, monkeypatch, fro
         os.symlink(frog_zip, output)
         return 5000
 
-    monkeypatch.setattr(frog_data, "build_frog_zip", fake_build)
+    monkeypatch.setattr(cifar, "build_class_zip", fake_build)
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["--download", "--epochs", "0"])
     assert result.exit_code == 0, result.output

@@ -2,7 +2,7 @@
 
 import click
 
-from gan_demo import frog_data
+import gan_demo.cifar  # not `from gan_demo import cifar`: the --cifar option's name
 from gan_demo.commands.errors import UserError
 from kerasutil.data import DataError
 
@@ -30,7 +30,7 @@ def write_frog_zip(output, cifar):
     source = cifar or "CIFAR-10 (downloading through Keras)"
     click.echo(f"Building {output} from {source}...")
     try:
-        count = frog_data.build_frog_zip(output, cifar_archive=cifar)
+        count = gan_demo.cifar.build_class_zip(output, cifar_archive=cifar)
     except DataError as error:
         raise UserError(str(error)) from None
     click.echo(f"Wrote {count:,} frogs to {output}")
