@@ -9,7 +9,7 @@ Each run trains from scratch on ../shared/data/frog_pictures.zip (or --data) unt
 spent (wall-clock --minutes, or --steps), then draws --count samples (5,000: as many as there
 are frogs) and scores them against all 5,000 real frogs. It writes samples.npz, a grid of 64
 samples and result.json to --out and appends one line to --results (benchmarks/results/
-quality.jsonl, which the docs cite). The tutorial recipe runs
+quality.jsonl, which docs/benchmarks.md cites). The tutorial recipe runs
 program.py's own loop; the stable recipe gan_demo.stable's compiled step. FID and KID need the
 ``fid`` extra (pip install -e '.[fid]'); SWD needs nothing more. Figures from different runs
 are comparable only when the machine was equally busy: run the recipes side by side.

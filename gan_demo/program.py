@@ -2,7 +2,7 @@
 
 Hold this file beside "Create AI-generated wildlife": every step comes in the same order, under
 the same comment. Where Python or Keras needs something different, a comment says so, and the
-README's "Differences from the tutorial" table explains why.
+"Differences from the tutorial" table in docs/tutorial-to-python.md explains why.
 """
 
 import os

@@ -1,8 +1,8 @@
 """The stable recipe: the tutorial's two networks, trained the way GANs are trained today.
 
 ``python -m gan_demo --recipe stable`` keeps the tutorial's generator and discriminator and
-changes how they learn (benchmarks/quality.py measures each change; the README says what it
-has shown so far):
+changes how they learn (benchmarks/quality.py measures each change; docs/stable-recipe.md says
+what it has shown so far):
 
 * the frogs in [-1, 1], the range of the generator's tanh (the tutorial feeds [0, 1], so a
   generator pixel can never be as dark as it is bright);
