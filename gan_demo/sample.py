@@ -7,8 +7,8 @@ import zipfile
 import keras
 import numpy as np
 
-from gan_demo import checkpoint as checkpoints
 from gan_demo import stable
+from gan_demo.checkpoint import read_checkpoint, restore_variables
 from gan_demo.pictures import grid_image, save_gif, save_picture
 from gan_demo.program import create_generator
 from kerasutil import Gan
@@ -35,11 +35,11 @@ def load_generator(path):
     path = os.fspath(path)
     if path.endswith(".keras"):
         return _load_keras(path)
-    saved = checkpoints.read_checkpoint(path)
+    saved = read_checkpoint(path)
     if saved["settings"].get("recipe") == "stable":
         return stable.load_sampler(saved, path)  # the weight average, mapped to [0, 1]
     generator = create_generator(saved["settings"]["width"])
-    checkpoints.restore_variables(saved, "generator", generator, path)
+    restore_variables(saved, "generator", generator, path)
     return generator
 
 
