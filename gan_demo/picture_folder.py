@@ -263,7 +263,7 @@ def _refuse_too_few(report, minimum):
         parts.append(f"skipped {_plural(len(names), 'file')}: {_listing(names, SHOWN)}")
     if report.duplicates:
         parts.append(f"dropped {_plural(len(report.duplicates), 'exact duplicate')}")
-    note = f" ({'; '.join(parts)})" if parts else " (it holds no files)"
+    note = f" ({'; '.join(parts)})" if parts else "" if report.count else " (it holds no files)"
     if not report.count:
         raise DataError(f"'{report.folder}' holds no usable picture{note}: put PNG, JPEG, BMP, "
                         "GIF, WebP or TIFF pictures in it")

@@ -1,4 +1,4 @@
-"""Writing a pictures zip: the file make-data writes and DataUtil.load_pictures reads.
+"""Writing a pictures zip, the file make-data writes and DataUtil.load_pictures reads; counting one.
 
 The tutorial's format exactly: one member, FROG_MEMBER, of little-endian float32 pixel / 255,
 channels first, so the faithful port reads a deer file or a folder's file as it reads the frogs.
@@ -10,7 +10,7 @@ import zipfile
 
 import numpy as np
 
-from kerasutil.data import FROG_MEMBER, MAX_PICTURES, DataError
+from kerasutil.data import FROG_MEMBER, IMAGE_SIZE, MAX_PICTURES, DataError
 from kerasutil.files import atomic_path
 
 # pictures converted to float32 at a time: a large set never needs all its float32 values at once
@@ -56,3 +56,36 @@ def write_pictures_zip(path, pixels):
         fix = ("check that its folder exists and is writable" if error.errno == errno.ENOENT
                else "check the disk space and permissions")
         raise DataError(f"cannot write {output} ({error.strerror or error}): {fix}") from error
+
+
+def count_pictures(path):
+    """Return how many 32x32 pictures the pictures file at ``path`` holds, from its size alone.
+
+    Only the zip's directory is read (nothing is decompressed), so the command line can refuse a
+    batch larger than the file before training starts. DataUtil's loaders check the file itself.
+
+    Args:
+        path: a pictures zip, or its member unpacked (a file ending in .bin).
+
+    Returns:
+        The count, or None when the file is missing or not a pictures file of a whole number of
+        pictures, at most MAX_PICTURES (the loaders then say, in one line, what is wrong).
+
+    Example:
+        >>> write_pictures_zip("three.zip", np.zeros((3, 3072), np.uint8))
+        >>> count_pictures("three.zip"), count_pictures("nowhere.zip")
+        (3, None)
+    """
+    name = os.fspath(path)
+    try:
+        if name.lower().endswith(".bin"):
+            size = os.path.getsize(name)
+        else:
+            with zipfile.ZipFile(name) as archive:
+                size = archive.getinfo(FROG_MEMBER).file_size
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return None
+    record = IMAGE_SIZE * 4  # one picture of float32 values
+    if not size or size % record or size > MAX_PICTURES * record:
+        return None
+    return size // record

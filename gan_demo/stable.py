@@ -248,7 +248,7 @@ def main(data="frog_pictures.zip", epochs=program.num_epochs, batch_size=None, o
         The :class:`StableGan`.
 
     Raises:
-        kerasutil.DataError: if the frog data is missing or malformed.
+        kerasutil.DataError: if the pictures file is missing or malformed.
     """
     run = run or Run()
     recipe = recipe or StableRecipe()
@@ -258,7 +258,8 @@ def main(data="frog_pictures.zip", epochs=program.num_epochs, batch_size=None, o
         keras.utils.set_random_seed(seed)
 
     run.log("Loading data files...")
-    training_data = DataUtil.load_frog_pictures(data)
+    # any pictures file, of any count: a missing one is named as such, not as the frogs
+    training_data = DataUtil.load_pictures(data)
     gan = StableGan(training_data, width, recipe, seed, jit_compile)
     os.makedirs(output, exist_ok=True)
     # the tutorial's log line and generated frogs, which program.main's loop writes itself

@@ -16,6 +16,7 @@ from gan_demo.metrics import distances, inception, scoring
 from gan_demo.program import create_generator
 from kerasutil import DataUtil
 from kerasutil.gan import to_pixels
+from tests.frog_files import synthetic_frog_pixels, write_frog_zip
 
 JSON_KEYS = ["count", "real_count", "fid", "kid", "kid_std", "swd", "swd_32", "swd_16",
              "nearest_median", "real_nearest_median", "memorised_fraction",
@@ -86,11 +87,11 @@ def test_samples_are_scored_in_one_line_per_metric(samples, frog_zip, real_pixel
     assert lines[0] == f"FID: {expected['fid']:.2f}"
     assert lines[1] == f"KID: {expected['kid']:.5f} \u00b1 {expected['kid_std']:.5f}"
     assert lines[2].startswith("SWD: ") and " (x1e3; per level 32px " in lines[2]
-    assert lines[-1] == ("Closest pairs (each fake beside its nearest training frog): "
+    assert lines[-1] == ("Closest pairs (each fake beside its nearest training picture): "
                          f"{samples.parent / 'closest_pairs.png'}")
     assert expected["fid"] == distances.frechet_distance(cheap_inception(fakes),
                                                          cheap_inception(real_pixels))
-    assert result.stderr.endswith(f"Scoring 12 frogs against the 5,000 real frogs in "
+    assert result.stderr.endswith(f"Scoring 12 pictures against the 5,000 real pictures in "
                                   f"{frog_zip}...\n")
     assert sorted(os.listdir(samples.parent)) == ["closest_pairs.png", "samples.npz"]
     with Image.open(samples.parent / "closest_pairs.png") as picture:
@@ -122,7 +123,7 @@ def test_a_checkpoint_is_scored_on_count_frogs_drawn_with_the_seed(generator_fil
     expected = scoring.evaluate_pixels(fakes, real_pixels, fid=False, seed=3, pairs_path=pairs)
     assert json.loads(result.stdout) == expected
     assert expected["fid"] is None and expected["count"] == 20
-    assert result.stderr.startswith(f"Drawing 20 frogs from {generator_file}...\n")
+    assert result.stderr.startswith(f"Drawing 20 pictures from {generator_file}...\n")
 
 
 def test_no_fid_reports_the_other_metrics_without_pytorch(samples, frog_zip, monkeypatch):
@@ -131,8 +132,8 @@ def test_no_fid_reports_the_other_metrics_without_pytorch(samples, frog_zip, mon
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == [
-        "SWD", "Nearest training frog (pixel L2)", "Memorised", "Closest pairs (each fake "
-        "beside its nearest training frog)"]
+        "SWD", "Nearest training picture (pixel L2)", "Memorised", "Closest pairs (each fake "
+        "beside its nearest training picture)"]
     result = run("--samples", str(samples), "--data", str(frog_zip), "--no-fid", "--json")
     scores = json.loads(result.stdout)
     assert scores["fid"] is None and scores["kid"] is None and scores["kid_std"] is None
@@ -152,8 +153,8 @@ def test_without_the_extra_evaluate_says_what_to_install_before_any_work(samples
 
 def test_exactly_one_of_checkpoint_and_samples(samples, generator_file, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    message = ("pass exactly one of --checkpoint (a generator to draw frogs from) and --samples "
-               "(an .npz of frogs from generate)")
+    message = ("pass exactly one of --checkpoint (a generator to draw pictures from) and "
+               "--samples (an .npz of pictures from generate)")
     assert_one_line_error(run("--no-fid"), message)
     assert_one_line_error(run("--checkpoint", generator_file, "--samples", str(samples)),
                           message)
@@ -168,10 +169,11 @@ def test_a_bad_samples_file_is_one_line(tmp_path, frog_zip):
     assert result.stderr.startswith(f"Error: {path} cannot be read as an .npz (")
     np.savez(path, images=np.zeros((4, 16, 16, 3), np.uint8))
     assert_one_line_error(run("--samples", str(path), "--data", str(frog_zip), "--no-fid"),
-                          f"{path} holds 16x16 frogs but the real ones in {frog_zip} are 32x32")
+                          f"{path} holds 16x16 pictures but the real ones in {frog_zip} are "
+                          f"32x32")
     np.savez(path, images=np.zeros((1, 32, 32, 3), np.uint8))
     assert_one_line_error(run("--samples", str(path), "--data", str(frog_zip), "--no-fid"),
-                          f"{path} holds 1 frog: scores need at least 2")
+                          f"{path} holds 1 picture: scores need at least 2")
     assert_one_line_error(
         run("--samples", str(tmp_path / "none.npz"), "--data", str(frog_zip), "--no-fid"),
         f"no samples at '{tmp_path / 'none.npz'}': pass the .npz that `python -m gan_demo "
@@ -186,7 +188,7 @@ def test_count_takes_the_first_samples_and_no_more_than_there_are(samples, frog_
     assert json.loads(result.stdout)["count"] == 5
     assert_one_line_error(
         run("--samples", str(samples), "--data", str(frog_zip), "--count", "13", "--no-fid"),
-        f"--count 13 is more than the 12 frogs in {samples}")
+        f"--count 13 is more than the 12 pictures in {samples}")
     assert_one_line_error(run("--samples", str(samples), "--count", "1"),
                           "Invalid value for '--count': 1 is not in the range 2<=x<=50000.")
 
@@ -194,8 +196,9 @@ def test_count_takes_the_first_samples_and_no_more_than_there_are(samples, frog_
 def test_missing_data_or_checkpoint_is_one_line(samples, generator_file, frog_zip, tmp_path):
     assert_one_line_error(
         run("--samples", str(samples), "--data", str(tmp_path / "frogs.zip"), "--no-fid"),
-        f"frog_pictures.zip not found at '{tmp_path / 'frogs.zip'}': build it from CIFAR-10 with "
-        f"`python -m gan_demo make-data` (or pass --data PATH to your copy)")
+        f"no pictures file at '{tmp_path / 'frogs.zip'}': build one with `python -m gan_demo "
+        f"make-data` (--class NAME for a CIFAR-10 animal, --images DIR for a folder of your "
+        f"own), or pass --data PATH to yours")
     assert_one_line_error(
         run("--checkpoint", str(tmp_path / "generator.keras"), "--data", str(frog_zip),
             "--no-fid"),
@@ -241,3 +244,11 @@ def test_the_real_inception_scores_samples_against_cached_real_features(samples,
     assert features.shape == (3, 2048) and features.max() > 0
     assert scores["fid"] == distances.frechet_distance(features, cached)
     assert scores["count"] == 3
+
+
+def test_a_real_pictures_file_of_one_picture_is_one_line(samples, tmp_path):
+    one = write_frog_zip(tmp_path / "one.zip", synthetic_frog_pixels(1))
+    assert_one_line_error(run("--samples", str(samples), "--data", str(one), "--no-fid"),
+                          f"{one} holds 1 picture: scores need at least 2 real ones; pass the "
+                          f"file the generator was trained on")
+    assert sorted(os.listdir(samples.parent)) == ["samples.npz"]

@@ -60,3 +60,41 @@ def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     assert str(caught.value) == (
         f"cannot write {path} (No space left on device): check the disk space and permissions")
     assert [p.name for p in tmp_path.iterdir()] == ["p.zip"] and path.read_text() == "old"
+
+
+def test_the_count_comes_from_the_size_alone(tmp_path, monkeypatch):
+    write_pictures_zip(tmp_path / "p.zip", np.zeros((37, IMAGE_SIZE), np.uint8))
+    assert pictures_zip.count_pictures(tmp_path / "p.zip") == 37
+    (tmp_path / "p.bin").write_bytes(bytes(5 * IMAGE_SIZE * 4))
+    assert pictures_zip.count_pictures(str(tmp_path / "p.bin")) == 5
+    opened = []
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda *args, **kwargs: opened.append(args))
+    assert pictures_zip.count_pictures(tmp_path / "p.zip") == 37
+    assert opened == []  # the directory is read, the member never decompressed
+
+
+def zip_holding(member, size):
+    def make(path):
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr(member, bytes(size))
+    return make
+
+
+@pytest.mark.parametrize("make", [
+    lambda path: None,  # missing
+    lambda path: path.write_text("not a zip"),
+    zip_holding("other.bin", IMAGE_SIZE * 4),
+    zip_holding(FROG_MEMBER, IMAGE_SIZE * 4 + 4),
+    zip_holding(FROG_MEMBER, 0),
+], ids=["missing", "not-a-zip", "no-member", "not-whole", "empty"])
+def test_a_file_that_is_not_a_pictures_file_has_no_count(tmp_path, make):
+    make(tmp_path / "p.zip")
+    assert pictures_zip.count_pictures(tmp_path / "p.zip") is None
+    zip_holding(FROG_MEMBER, IMAGE_SIZE * 4)(tmp_path / "whole.zip")
+    assert pictures_zip.count_pictures(tmp_path / "whole.zip") == 1  # the same, but whole
+
+
+def test_no_count_over_the_most_a_file_may_hold(tmp_path, monkeypatch):
+    write_pictures_zip(tmp_path / "p.zip", np.zeros((3, IMAGE_SIZE), np.uint8))
+    monkeypatch.setattr(pictures_zip, "MAX_PICTURES", 2)
+    assert pictures_zip.count_pictures(tmp_path / "p.zip") is None

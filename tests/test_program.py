@@ -127,7 +127,7 @@ def test_a_seeded_run_repeats_exactly(frog_zip, tmp_path, capsys):
     (["--data", "nowhere/frog_pictures.zip"],
      "Error: frog_pictures.zip not found at 'nowhere/frog_pictures.zip': build it from CIFAR-10 "
      "with `python -m gan_demo make-data` (or pass --data PATH to your copy)\n"),
-    (["--batch-size", "0"], "Invalid value for '--batch-size': 0 is not in the range 1<=x<=5000."),
+    (["--batch-size", "0"], "Invalid value for '--batch-size': 0 is not in the range x>=1."),
     (["--epochs", "-1"], "Invalid value for '--epochs': -1 is not in the range x>=0."),
 ])
 def test_user_mistakes_exit_2_with_one_line_and_no_traceback(args, message, tmp_path,
@@ -165,7 +165,7 @@ def test_make_data_builds_the_zip_from_a_local_cifar_archive(tmp_path):
     result = CliRunner().invoke(main, ["make-data", "--cifar", str(archive),
                                        "--output", str(target)])
     assert result.exit_code == 0, result.output
-    assert result.output.endswith(f"Wrote 2 frogs to {target}\n")
+    assert result.output.endswith(f"Wrote 2 frog pictures to {target}\n")
     loaded = DataUtil.load_frog_pictures(target, count=2)
     np.testing.assert_array_equal(loaded[1, 0, 0], pixels[2, [0, 1024, 2048]] / np.float32(255))
 
@@ -183,8 +183,8 @@ def test_make_data_with_a_missing_archive_says_where_to_get_it(tmp_path):
 def test_download_builds_missing_data_before_training(tmp_path, monkeypatch, frog_zip):
     built = []
 
-    def fake_build(output, cifar_archive=None):
-        built.append((output, cifar_archive))
+    def fake_build(output, cifar_archive=None, class_name="frog"):
+        built.append((output, cifar_archive, class_name))
         os.symlink(frog_zip, output)
         return 5000
 
@@ -192,8 +192,8 @@ def test_download_builds_missing_data_before_training(tmp_path, monkeypatch, fro
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["--download", "--epochs", "0"])
     assert result.exit_code == 0, result.output
-    assert built == [("frog_pictures.zip", None)]
-    assert "Wrote 5,000 frogs to frog_pictures.zip" in result.output
+    assert built == [("frog_pictures.zip", None, "frog")]
+    assert "Wrote 5,000 frog pictures to frog_pictures.zip" in result.output
     # a second run finds the file and builds nothing
     assert CliRunner().invoke(main, ["--download", "--epochs", "0"]).exit_code == 0
     assert len(built) == 1

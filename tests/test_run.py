@@ -273,7 +273,7 @@ def test_a_collapse_after_diverse_frogs_is_warned_once(capsys):
     collapse = watch([(0, collapsed(0)), (10, diverse(1)), (20, collapsed(2)), (30, collapsed(3))])
     lines = capsys.readouterr().out.splitlines()
     assert collapse.warned and len(lines) == 1
-    assert lines[0].startswith("Warning: mode collapse at epoch 20: the 64 frogs of "
+    assert lines[0].startswith("Warning: mode collapse at epoch 20: the 64 pictures of "
                                "grid_20.png are near-identical (mean difference 0.004, down "
                                "from 0.408).")
     assert lines[0].endswith("try --recipe stable.")

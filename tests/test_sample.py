@@ -86,7 +86,7 @@ def test_64_frogs_make_a_1024_pixel_grid(saved, tmp_path, monkeypatch):
     result = generate("--checkpoint", saved.checkpoint, "--count", "64", "--output", "f.png",
                       "--seed", "5")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "Wrote 64 frogs to f.png\n"
+    assert result.stdout == "Wrote 64 pictures to f.png\n"
     assert os.listdir(tmp_path) == ["f.png"]
     pixels = read_png("f.png")
     assert pixels.shape == (1024, 1024, 3)
@@ -98,7 +98,7 @@ def test_ten_frogs_make_four_columns_and_three_rows_ending_in_two_black_cells(sa
     result = generate("--checkpoint", saved.keras, "--count", "10", "--output", str(output),
                       "--seed", "2")
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"Wrote 10 frogs to {output}\n"
+    assert result.stdout == f"Wrote 10 pictures to {output}\n"
     pixels = read_png(output)
     assert pixels.shape == (384, 512, 3)  # 3 rows, 4 columns of 128x128
     expected = frogs(saved.generator, 10, 2)
@@ -163,7 +163,7 @@ def test_the_grid_is_frogs_png_by_default(saved, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = generate("--checkpoint", saved.keras, "--count", "1")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "Wrote 1 frogs to frogs.png\n"
+    assert result.stdout == "Wrote 1 picture to frogs.png\n"
     assert os.listdir(tmp_path) == ["frogs.png"]
     assert read_png("frogs.png").shape == (128, 128, 3)
 
@@ -175,7 +175,7 @@ def test_separate_writes_one_32x32_png_per_frog(saved, tmp_path):
     result = generate("--checkpoint", saved.checkpoint, "--count", "12", "--separate",
                       "--output", str(folder), "--seed", "4")
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"Wrote 12 frogs to {folder}/\n"
+    assert result.stdout == f"Wrote 12 pictures to {folder}/\n"
     names = [f"frog_{number:04d}.png" for number in range(1, 13)]
     assert sorted(os.listdir(folder)) == names
     assert os.listdir(tmp_path) == ["out"]
@@ -190,7 +190,7 @@ def test_separate_writes_into_frogs_by_default(saved, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = generate("--checkpoint", saved.keras, "--count", "2", "--separate")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "Wrote 2 frogs to frogs/\n"
+    assert result.stdout == "Wrote 2 pictures to frogs/\n"
     assert os.listdir(tmp_path) == ["frogs"]
     assert sorted(os.listdir("frogs")) == ["frog_0001.png", "frog_0002.png"]
 
@@ -211,7 +211,7 @@ def test_interpolate_writes_a_48_frame_walk_from_the_start_points(saved, tmp_pat
     result = generate("--checkpoint", saved.checkpoint, "--count", "4", "--interpolate",
                       "--seed", "3", "--output", str(output))
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"Wrote 4 frogs to {output}\n"
+    assert result.stdout == f"Wrote 4 pictures to {output}\n"
     assert os.listdir(tmp_path) == ["walk.gif"]
     assert sample.WALK_POINTS * sample.WALK_FRAMES == 48
     with Image.open(output) as gif:
@@ -371,7 +371,7 @@ def test_an_npz_output_holds_exactly_the_pixels_save_image_would_write(saved, tm
     result = generate("--checkpoint", saved.checkpoint, "--count", "10", "--seed", "5",
                       "--output", str(output))
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"Wrote 10 frogs to {output}\n"
+    assert result.stdout == f"Wrote 10 pictures to {output}\n"
     assert os.listdir(tmp_path) == ["samples.npz"]
     with np.load(output, allow_pickle=False) as saved_pixels:
         assert saved_pixels.files == ["images"]
@@ -409,7 +409,7 @@ def test_up_to_50000_frogs_go_to_an_npz_but_at_most_10000_into_a_picture(saved, 
                                                                          monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = generate("--checkpoint", saved.keras, "--count", "10001")
-    assert_one_line_error(result, "--count 10,001 is too many frogs for a picture (at most "
+    assert_one_line_error(result, "--count 10,001 is too many for one grid or GIF (at most "
                                   "10,000): write an .npz (--output samples.npz) for up to 50,000")
     result = generate("--checkpoint", saved.keras, "--count", "50001", "--output", "s.npz")
     assert_one_line_error(result, "Invalid value for '--count': 50001 is not in the range "
@@ -425,7 +425,7 @@ def test_up_to_50000_frogs_go_to_an_npz_but_at_most_10000_into_a_picture(saved, 
     monkeypatch.setattr(sample, "generate_pixels", generate_pixels)
     result = generate("--checkpoint", saved.keras, "--count", "10001", "--output", "s.npz")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "Wrote 10,001 frogs to s.npz\n"
+    assert result.stdout == "Wrote 10,001 pictures to s.npz\n"
     assert drawn == [10001]
     with np.load("s.npz") as saved_pixels:
         assert saved_pixels["images"].shape == (10001, 32, 32, 3)
@@ -435,7 +435,7 @@ def test_an_npz_cannot_be_combined_with_separate_or_interpolate(saved, tmp_path,
     monkeypatch.chdir(tmp_path)
     for flag in ("--separate", "--interpolate"):
         result = generate("--checkpoint", saved.keras, flag, "--output", "s.npz")
-        assert_one_line_error(result, f"--output s.npz writes the frogs' pixels: drop {flag}, "
+        assert_one_line_error(result, f"--output s.npz writes the pictures' pixels: drop {flag}, "
                                       f"or write a picture")
     assert os.listdir(tmp_path) == []
 

@@ -63,12 +63,13 @@ def test_the_report_has_one_line_per_metric():
         "FID: 34.57",
         "KID: 0.02346 \u00b1 0.00123",
         "SWD: 12.35 (x1e3; per level 32px 10.00, 16px 14.69)",
-        "Nearest training frog (pixel L2): median 5.432 for the fakes, 4.988 for held-out real "
-        "frogs",
-        "Memorised: 0.2% of the fakes look copied: closer to a training frog than 99% of "
-        "held-out real frogs are to another (L2 < 2.346), and far closer to it than to the "
-        "average frog",
-        "Closest pairs (each fake beside its nearest training frog): images/closest_pairs.png",
+        "Nearest training picture (pixel L2): median 5.432 for the fakes, 4.988 for held-out "
+        "real pictures",
+        "Memorised: 0.2% of the fakes look copied: closer to a training picture than 99% of "
+        "held-out real pictures are to another (L2 < 2.346), and far closer to it than to the "
+        "average picture",
+        "Closest pairs (each fake beside its nearest training picture): "
+        "images/closest_pairs.png",
     ]
     without = dict(result, fid=None, kid=None, kid_std=None)
     del without["pairs"]

@@ -16,9 +16,11 @@ from click.core import ParameterSource
 
 from gan_demo import program, stable
 from gan_demo.checkpoint import checkpoint_path
+from gan_demo.cifar import DEFAULT_CLASS, class_of_zip
 from gan_demo.commands.errors import UserError, writable_folder
-from gan_demo.commands.make_data import write_frog_zip
+from gan_demo.commands.make_data import write_class_zip
 from gan_demo.commands.settings import PRECISIONS, RECIPES, resumed_settings, run_settings
+from gan_demo.pictures_zip import count_pictures
 from gan_demo.run import TrainingRun
 from gan_demo.stable import StableRecipe
 from kerasutil.data import FROG_COUNT, DataError
@@ -31,11 +33,12 @@ REPEATED = ("data", "epochs", "output", "save_every", "logdir", "xla", "mixed_pr
             "distribute", "eager")
 
 HELP = f"""Train a GAN on the {FROG_COUNT:,} CIFAR-10 frogs, as the tutorial "Create AI-generated
-wildlife" does.
+wildlife" does, or on any pictures file make-data builds (another CIFAR-10 animal, or a folder
+of your own pictures).
 
 It shows a progress bar and prints both losses every {program.log_every} epochs. Every
 --save-every epochs it writes, in --output: generated_frog_{{epoch}}.png (the tutorial's),
-grid_{{epoch}}.png (64 frogs from fixed latent vectors), losses.csv, losses.png and
+grid_{{epoch}}.png (64 pictures from fixed latent vectors), losses.csv, losses.png and
 checkpoint.npz. At the end, or when stopped with Ctrl-C, it also writes progress.gif and
 generator.keras, and tells you how to continue with --resume.
 """
@@ -50,24 +53,26 @@ def _no_preset(ctx, param, value):
 OPTIONS = (
     click.option("--data", default="frog_pictures.zip", show_default=True,
                  type=click.Path(dir_okay=False),
-                 help="The tutorial's frog_pictures.zip (or the .bin inside it)."),
+                 help="The pictures to train on: the tutorial's frog_pictures.zip, or any file "
+                      "make-data writes (or the .bin inside it)."),
     click.option("--epochs", default=program.num_epochs, show_default=True,
                  type=click.IntRange(min=0),
                  help="Train until this epoch: one discriminator and one GAN step each."),
     click.option("--recipe", type=click.Choice(RECIPES), default="tutorial", show_default=True,
-                 help=f"tutorial: the tutorial's training; stable: the same networks with frogs "
-                      f"in [-1, 1], DiffAugment, an R1 penalty and a weight average, at width "
-                      f"{StableRecipe.width} and batch {StableRecipe.batch_size} (frogs "
-                      f"sooner)."),
-    click.option("--batch-size", default=None, type=click.IntRange(1, FROG_COUNT),
-                 help=f"Real images per step (and as many fakes).  [default: "
+                 help=f"tutorial: the tutorial's training; stable: the same networks with "
+                      f"pictures in [-1, 1], DiffAugment, an R1 penalty and a weight average, at "
+                      f"width {StableRecipe.width} and batch {StableRecipe.batch_size} (good "
+                      f"pictures sooner)."),
+    click.option("--batch-size", default=None, type=click.IntRange(min=1),
+                 help=f"Real pictures per step (and as many fakes), at most the pictures in "
+                      f"--data.  [default: "
                       f"{program.batch_size}; stable: {StableRecipe.batch_size}]"),
     click.option("--output", default="images", show_default=True,
                  type=click.Path(file_okay=False),
-                 help="Folder for the frogs, grids, GIF, losses and checkpoint."),
+                 help="Folder for the pictures, grids, GIF, losses and checkpoint."),
     click.option("--save-every", default=program.save_every, show_default=True,
                  type=click.IntRange(min=1),
-                 help="Save a frog, a grid and a checkpoint every this many epochs."),
+                 help="Save a picture, a grid and a checkpoint every this many epochs."),
     click.option("--resume", is_flag=True,
                  help="Continue the run whose checkpoint is in --output, with its settings."),
     click.option("--logdir", default=None, type=click.Path(file_okay=False),
@@ -80,7 +85,9 @@ OPTIONS = (
                  help="Seed for a repeatable run; with --resume, a new path from the "
                       "checkpoint."),
     click.option("--download", is_flag=True,
-                 help="Build --data from CIFAR-10 first if it is missing (needs internet)."),
+                 help="Build --data from CIFAR-10 first if it is missing (needs internet): "
+                      "the class its name says (deer_pictures.zip: the deer), else the "
+                      "frogs."),
     click.option("--xla", is_flag=True,
                  help="Compile the training step with XLA too (slower on a 2-core CPU)."),
     click.option("--mixed-precision", is_flag=True,
@@ -115,16 +122,8 @@ def train(ctx, data, epochs, recipe, batch_size, output, save_every, resume, log
         SystemExit: 3 when the run diverged, 128 + N when signal N stopped it, 130 on a second
             Ctrl-C.
     """
-    if resume:
-        settings = resumed_settings(ctx, output, epochs)
-    elif os.path.exists(checkpoint_path(output)):
-        raise UserError(f"'{output}' holds an earlier run's checkpoint: continue it with "
-                        f"--resume, or pass another --output to start afresh")
-    else:
-        settings = run_settings(recipe, width, batch_size, PRECISIONS[mixed_precision])
-    if settings["width"] % 2:
-        raise UserError(f"--width {settings['width']} must be even: the discriminator gets half "
-                        f"of it")
+    settings = _settings(ctx, output, epochs, resume, recipe, width, batch_size,
+                         mixed_precision)
     strategy = _strategy(distribute, settings["recipe"], settings["batch_size"], eager)
     if xla and eager:
         raise UserError("--eager runs the training step as plain Python, --xla compiles it: "
@@ -135,7 +134,8 @@ def train(ctx, data, epochs, recipe, batch_size, output, save_every, resume, log
         except ImportError:
             raise UserError("--logdir needs TensorBoard: pip install tensorboard") from None
     if download and not os.path.exists(data):
-        write_frog_zip(data, None)
+        write_class_zip(data, None, class_of_zip(data) or DEFAULT_CLASS)
+    check_batch_fits(data, settings["batch_size"], resumed=output if resume else None)
     created = not os.path.isdir(output)
     writable_folder(output, "--output")
     run = TrainingRun(output, epochs, save_every, settings, resume=resume, logdir=logdir,
@@ -163,6 +163,50 @@ def train(ctx, data, epochs, recipe, batch_size, output, save_every, resume, log
         sys.exit(128 + run.stopped_by)
     if run.diverged_at is not None:
         sys.exit(DIVERGED)
+
+
+def _settings(ctx, output, epochs, resume, recipe, width, batch_size, mixed_precision):
+    """A new run's settings from the options, or with ``resume`` the checkpoint's; checked."""
+    if resume:
+        settings = resumed_settings(ctx, output, epochs)
+    elif os.path.exists(checkpoint_path(output)):
+        raise UserError(f"'{output}' holds an earlier run's checkpoint: continue it with "
+                        f"--resume, or pass another --output to start afresh")
+    else:
+        settings = run_settings(recipe, width, batch_size, PRECISIONS[mixed_precision])
+    if settings["width"] % 2:
+        raise UserError(f"--width {settings['width']} must be even: the discriminator gets half "
+                        f"of it")
+    return settings
+
+
+def check_batch_fits(data, batch_size, resumed=None):
+    """Refuse, before anything is written, a batch of more pictures than ``data`` holds.
+
+    The count is read from the file's size (:func:`count_pictures`). program.main walks the
+    pictures a batch at a time from min(start, count - batch), which a larger batch would put
+    before the first picture. A file that cannot be counted is left to the recipe's loading,
+    which says what is wrong with it.
+
+    Args:
+        data: the pictures file (--data).
+        batch_size: real pictures per step.
+        resumed: the --output of a resumed run, whose batch size its checkpoint fixes; None for
+            a new run.
+
+    Raises:
+        UserError: the batch is larger than the file's pictures (one line, exit code 2).
+    """
+    count = count_pictures(data)
+    if count is None or batch_size <= count:
+        return
+    if resumed is not None:
+        raise UserError(f"the run in '{resumed}' trains on batches of {batch_size} pictures, "
+                        f"more than {data} holds ({count:,}): resume it with a --data of at "
+                        f"least {batch_size} pictures")
+    raise UserError(f"a batch of {batch_size} pictures (--batch-size) is more than {data} holds "
+                    f"({count:,}): pass --batch-size {count:,} or less, or a --data of more "
+                    f"pictures")
 
 
 def _run_recipe(settings, **arguments):

@@ -98,7 +98,7 @@ def inception_features(pixels, batch_size=BATCH_SIZE, progress=None, description
     return features
 
 
-def cached_inception_features(pixels, progress=None, description="Inception (real frogs)",
+def cached_inception_features(pixels, progress=None, description="Inception (real pictures)",
                               store=True):
     """:func:`inception_features`, read from the cache for every image seen before.
 

@@ -71,14 +71,15 @@ def report_lines(result):
     levels = sorted((int(key[4:]) for key in result if key.startswith("swd_")), reverse=True)
     per_level = ", ".join(f"{level}px {result[f'swd_{level}']:.2f}" for level in levels)
     lines.append(f"SWD: {result['swd']:.2f} (x1e3; per level {per_level})")
-    lines.append(f"Nearest training frog (pixel L2): median {result['nearest_median']:.3f} "
-                 f"for the fakes, {result['real_nearest_median']:.3f} for held-out real frogs")
+    lines.append(f"Nearest training picture (pixel L2): median {result['nearest_median']:.3f} "
+                 f"for the fakes, {result['real_nearest_median']:.3f} for held-out real "
+                 f"pictures")
     lines.append(f"Memorised: {100 * result['memorised_fraction']:.1f}% of the fakes look "
-                 f"copied: closer to a training frog than 99% of held-out real frogs are to "
+                 f"copied: closer to a training picture than 99% of held-out real pictures are to "
                  f"another (L2 < {result['memorised_threshold']:.3f}), and far closer to it "
-                 f"than to the average frog")
+                 f"than to the average picture")
     if "pairs" in result:
-        lines.append(f"Closest pairs (each fake beside its nearest training frog): "
+        lines.append(f"Closest pairs (each fake beside its nearest training picture): "
                      f"{result['pairs']}")
     return lines
 

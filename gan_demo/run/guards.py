@@ -58,8 +58,8 @@ class CollapseWatch(Callback):
                 or self.peak_diversity < 3 * COLLAPSE_DIVERSITY:
             return
         self.warned = True
-        log(f"Warning: mode collapse at epoch {epoch}: the {len(images)} frogs of grid_{epoch}.png "
-            f"are near-identical (mean difference {diversity:.3f}, down from "
+        log(f"Warning: mode collapse at epoch {epoch}: the {len(images)} pictures of "
+            f"grid_{epoch}.png are near-identical (mean difference {diversity:.3f}, down from "
             f"{self.peak_diversity:.3f}). The tutorial's GAN often does this: train on, "
             f"or start again with another --seed, or try --recipe stable.")
 
