@@ -73,7 +73,8 @@ class DataUtil:
                            height=32, width=32, channels=3):
         """Load the tutorial's frog_pictures.zip as Keras images, channels last.
 
-        load_pictures with the tutorial's default file, whose absence it names as such.
+        load_pictures with the tutorial's default file; a missing frog_pictures.zip gets the
+        tutorial's message.
 
         Args:
             path: frog_pictures.zip, or its member already unpacked (a file ending in .bin).
@@ -85,7 +86,9 @@ class DataUtil:
         Raises:
             ValueError, DataError: as load_pictures.
         """
-        return _load(path, count, (height, width, channels), _FROGS_MISSING)
+        frogs = os.path.basename(os.fspath(path)) in ("frog_pictures.zip", FROG_MEMBER)
+        missing = _FROGS_MISSING if frogs else _PICTURES_MISSING
+        return _load(path, count, (height, width, channels), missing)
 
     @staticmethod
     def load_pictures(path, count=None, height=32, width=32, channels=3):

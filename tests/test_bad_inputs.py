@@ -94,7 +94,7 @@ def test_a_refused_run_keeps_an_output_folder_that_existed_before(work, tmp_path
     before = snapshot(tmp_path)
     result = invoke("--data", "nothing.zip", "--output", "mine", *TINY)
     assert result.exit_code == 2
-    assert result.stderr.startswith("Error: frog_pictures.zip not found at 'nothing.zip'")
+    assert result.stderr.startswith("Error: no pictures file at 'nothing.zip'")
     assert snapshot(tmp_path) == before  # the user's empty folder stays
 
 
