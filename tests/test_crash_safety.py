@@ -103,6 +103,7 @@ KILL_COMMAND = [sys.executable, "-m", "gan_demo", "--width", "16", "--save-every
 KILLS = 10
 
 
+@pytest.mark.slow  # ten kills and resumes in fresh Pythons: about two minutes
 def test_sigkill_at_random_moments_loses_nothing_and_resumes_exactly(frog_zip, tmp_path):
     logs = tmp_path / "logs"
     logs.mkdir()

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from gan_demo.run.guards import CollapseWatch
 from gan_demo.run.signals import Signals
 
 # narrow networks: the run's machinery is under test, not the tutorial's arithmetic
-SMALL = ["--width", "16", "--save-every", "10"]
+SMALL = ["--width", "8", "--save-every", "10"]
 
 
 def train(frog_zip, output, *args):
@@ -61,7 +62,7 @@ def test_a_run_writes_every_file_and_resumes_to_forty(frog_zip, tmp_path):
     assert [int(row[0]) for row in rows[1:]] == list(range(30))
     assert all(np.isfinite(float(value)) for row in rows[1:] for value in row[1:])
     saved = read_checkpoint(output / "checkpoint.npz")
-    assert (int(saved["epoch"]), saved["settings"]["width"]) == (29, 16)
+    assert (int(saved["epoch"]), saved["settings"]["width"]) == (29, 8)
 
     generator = keras.models.load_model(output / "generator.keras", safe_mode=True)
     assert generator.output_shape == (None, 32, 32, 3)
@@ -83,9 +84,11 @@ def _summary_tags(logdir):
 
 
 def test_a_run_stopped_at_twenty_and_resumed_logs_what_an_unbroken_run_logs(frog_zip, tmp_path):
-    train(frog_zip, tmp_path / "whole", "--epochs", "40", "--seed", "7")
-    train(frog_zip, tmp_path / "parts", "--epochs", "20", "--seed", "7")
-    train(frog_zip, tmp_path / "parts", "--epochs", "40", "--resume")
+    # a run saves its last epoch whatever --save-every: a checkpoint at 19 to resume from
+    rarely = ["--save-every", "100"]
+    train(frog_zip, tmp_path / "whole", "--epochs", "40", "--seed", "7", *rarely)
+    train(frog_zip, tmp_path / "parts", "--epochs", "20", "--seed", "7", *rarely)
+    train(frog_zip, tmp_path / "parts", "--epochs", "40", "--resume", *rarely)
     whole, parts = read_losses(tmp_path / "whole"), read_losses(tmp_path / "parts")
     assert len(whole) == 41
     assert parts == whole  # every loss, to the last digit
@@ -99,7 +102,7 @@ def test_a_run_stopped_at_twenty_and_resumed_logs_what_an_unbroken_run_logs(frog
 def test_a_signal_saves_a_checkpoint_and_says_how_to_resume(frog_zip, tmp_path, signum):
     output = tmp_path / "out"
     command = [sys.executable, "-m", "gan_demo", "--data", str(frog_zip), "--output",
-               str(output), "--epochs", "100000", "--width", "16", "--seed", "1"]
+               str(output), "--epochs", "100000", "--width", "8", "--seed", "1"]
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True)
     lines = [process.stdout.readline() for _ in range(3)]
@@ -147,9 +150,23 @@ def test_ctrl_c_stays_caught_until_the_gif_and_the_generator_are_written(frog_zi
     assert handlers_now() == before  # and given back once all is written
 
 
-def test_a_fresh_run_never_overwrites_an_earlier_runs_checkpoint(frog_zip, tmp_path):
-    output = tmp_path / "out"
+@pytest.fixture(scope="module")
+def one_epoch_run(tmp_path_factory, frog_zip):
+    """The output folder of a one-epoch SMALL run, trained once for the tests that try to
+    resume or overwrite it: each works on a copy (see earlier_run)."""
+    output = tmp_path_factory.mktemp("one_epoch") / "out"
     train(frog_zip, output, "--epochs", "1")
+    return output
+
+
+def earlier_run(one_epoch_run, tmp_path):
+    """A copy of the one-epoch run in tmp_path/out."""
+    return shutil.copytree(one_epoch_run, tmp_path / "out")
+
+
+def test_a_fresh_run_never_overwrites_an_earlier_runs_checkpoint(one_epoch_run, frog_zip,
+                                                                 tmp_path):
+    output = earlier_run(one_epoch_run, tmp_path)
     before = (output / "checkpoint.npz").read_bytes()
     result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(output)])
     assert result.exit_code == 2
@@ -159,7 +176,7 @@ def test_a_fresh_run_never_overwrites_an_earlier_runs_checkpoint(frog_zip, tmp_p
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--width", "32"], "the run in '{out}' was trained with --width 16, not 32: drop --width "
+    (["--width", "32"], "the run in '{out}' was trained with --width 8, not 32: drop --width "
                         "to resume it"),
     (["--batch-size", "4"], "the run in '{out}' was trained with --batch-size 8, not 4: drop "
                             "--batch-size to resume it"),
@@ -168,9 +185,9 @@ def test_a_fresh_run_never_overwrites_an_earlier_runs_checkpoint(frog_zip, tmp_p
     (["--mixed-precision"], "the run in '{out}' was trained without --mixed-precision: drop "
                             "--mixed-precision to resume it"),
 ])
-def test_resume_refuses_settings_that_do_not_match(frog_zip, tmp_path, args, message):
-    output = tmp_path / "out"
-    train(frog_zip, output, "--epochs", "1")
+def test_resume_refuses_settings_that_do_not_match(one_epoch_run, frog_zip, tmp_path, args,
+                                                   message):
+    output = earlier_run(one_epoch_run, tmp_path)
     result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(output),
                                        "--resume", *args])
     assert result.exit_code == 2
@@ -179,9 +196,9 @@ def test_resume_refuses_settings_that_do_not_match(frog_zip, tmp_path, args, mes
 
 @pytest.mark.parametrize("forged, reason", [({"precision": None}, "'precision'"),
                                              ({"recipe": "bigger"}, "recipe 'bigger'")])
-def test_resume_refuses_settings_it_cannot_train_with(frog_zip, tmp_path, forged, reason):
-    output = tmp_path / "out"
-    train(frog_zip, output, "--epochs", "1")
+def test_resume_refuses_settings_it_cannot_train_with(one_epoch_run, frog_zip, tmp_path, forged,
+                                                      reason):
+    output = earlier_run(one_epoch_run, tmp_path)
     with np.load(output / "checkpoint.npz") as archive:
         arrays = dict(archive)
     settings = {**read_checkpoint(output / "checkpoint.npz")["settings"], **forged}
