@@ -98,18 +98,39 @@ def test_a_run_stopped_at_twenty_and_resumed_logs_what_an_unbroken_run_logs(frog
             np.testing.assert_array_equal(ends[0][key], ends[1][key], err_msg=key)
 
 
+@pytest.fixture(scope="module")
+def signalled_runs(tmp_path_factory, frog_zip):
+    """{signum: (first three lines printed, the rest, exit code, --output)} of two endless
+    runs, stopped by SIGINT and by SIGTERM once training is under way. Both start at once:
+    each fresh Python takes seconds to load TensorFlow."""
+    started = {}
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            folder = tmp_path_factory.mktemp(signal.Signals(signum).name)
+            command = [sys.executable, "-m", "gan_demo", "--data", str(frog_zip), "--output",
+                       str(folder / "out"), "--epochs", "100000", "--width", "8", "--seed", "1"]
+            started[signum] = folder / "out", subprocess.Popen(
+                command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                text=True)
+        runs = {}
+        for signum, (output, process) in started.items():
+            lines = [process.stdout.readline() for _ in range(3)]
+            process.send_signal(signum)
+            out, _ = process.communicate(timeout=120)
+            runs[signum] = lines, out, process.returncode, output
+        return runs
+    finally:
+        for _, process in started.values():
+            if process.poll() is None:  # a test failed before its signal
+                process.kill()
+                process.wait()
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_saves_a_checkpoint_and_says_how_to_resume(frog_zip, tmp_path, signum):
-    output = tmp_path / "out"
-    command = [sys.executable, "-m", "gan_demo", "--data", str(frog_zip), "--output",
-               str(output), "--epochs", "100000", "--width", "8", "--seed", "1"]
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True)
-    lines = [process.stdout.readline() for _ in range(3)]
-    assert lines[2].startswith("Epoch: 0,")  # training is under way
-    process.send_signal(signum)
-    out, _ = process.communicate(timeout=120)
-    assert process.returncode == 128 + signum
+def test_a_signal_saves_a_checkpoint_and_says_how_to_resume(signalled_runs, frog_zip, signum):
+    lines, out, returncode, output = signalled_runs[signum]
+    assert lines[2].startswith("Epoch: 0,")  # training was under way
+    assert returncode == 128 + signum
     last = out.strip().splitlines()[-1]
     done = int(read_checkpoint(output / "checkpoint.npz")["epoch"]) + 1
     assert last == (f"Stopped by {signal.Signals(signum).name} after {done:,} epochs; "
