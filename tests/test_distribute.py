@@ -67,6 +67,8 @@ def losses(folder):
         return np.array([[float(value) for value in row] for row in list(csv.reader(file))[1:]])
 
 
+# the runs in a fresh Python take 20 s: the default run keeps the one-line refusals below
+@pytest.mark.slow
 def test_mirrored_on_two_replicas_trains_as_one_device_does(mirrored_runs):
     folder, printed = mirrored_runs
     assert printed.splitlines()[0] == "replicas 2"
@@ -80,6 +82,7 @@ def test_mirrored_on_two_replicas_trains_as_one_device_does(mirrored_runs):
         np.testing.assert_allclose(mirrored[key], one[key], rtol=1e-4, atol=1e-5, err_msg=key)
 
 
+@pytest.mark.slow
 def test_mirrored_refuses_a_batch_that_does_not_split_evenly(mirrored_runs):
     folder, printed = mirrored_runs
     assert printed.splitlines()[1] == (

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import keras
 import numpy as np
@@ -105,11 +106,20 @@ def test_a_run_stopped_at_twenty_and_resumed_logs_what_an_unbroken_run_logs(fort
             np.testing.assert_array_equal(ends[0][key], ends[1][key], err_msg=key)
 
 
+def stop_once_training(process, signum):
+    """Send ``signum`` once ``process`` has printed its first epoch; return its first three
+    lines, the rest of its output and its exit code."""
+    lines = [process.stdout.readline() for _ in range(3)]
+    process.send_signal(signum)
+    out, _ = process.communicate(timeout=120)
+    return lines, out, process.returncode
+
+
 @pytest.fixture(scope="module")
 def signalled_runs(tmp_path_factory, frog_zip):
     """{signum: (first three lines printed, the rest, exit code, --output)} of two endless
-    runs, stopped by SIGINT and by SIGTERM once training is under way. Both start at once:
-    each fresh Python takes seconds to load TensorFlow."""
+    runs, stopped by SIGINT and by SIGTERM once training is under way. Both run at once: each
+    fresh Python takes seconds to load TensorFlow."""
     started = {}
     try:
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -119,16 +129,14 @@ def signalled_runs(tmp_path_factory, frog_zip):
             started[signum] = folder / "out", subprocess.Popen(
                 command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                 text=True)
-        runs = {}
-        for signum, (output, process) in started.items():
-            lines = [process.stdout.readline() for _ in range(3)]
-            process.send_signal(signum)
-            out, _ = process.communicate(timeout=120)
-            runs[signum] = lines, out, process.returncode, output
-        return runs
+        with ThreadPoolExecutor(len(started)) as pool:
+            stopped = {signum: pool.submit(stop_once_training, process, signum)
+                       for signum, (_, process) in started.items()}
+        return {signum: (*stopped[signum].result(), output)
+                for signum, (output, _) in started.items()}
     finally:
         for _, process in started.values():
-            if process.poll() is None:  # a test failed before its signal
+            if process.poll() is None:  # something failed before its signal
                 process.kill()
                 process.wait()
 
