@@ -34,13 +34,22 @@ def assert_frog_png(path):
         assert (picture.format, picture.mode, picture.size) == ("PNG", "RGB", (32, 32))
 
 
-# the student's command with the tutorial's full-size networks (slow), and with narrow ones
-@pytest.mark.parametrize("sizes", [pytest.param([], id="tutorial-width", marks=pytest.mark.slow),
-                                   pytest.param(["--width", "16"], id="width-16")])
-def test_python_m_gan_demo_trains_logs_and_saves_a_frog(frog_zip, tmp_path, sizes):
-    result = run_demo("--data", str(frog_zip), "--epochs", "3", "--seed", "1", *sizes,
-                      cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+# the student's command as typed, in a fresh Python with the tutorial's full-size networks
+# (slow); and its command line in this Python with narrow networks (the signal tests in
+# test_run.py start `python -m gan_demo` in fresh Pythons too)
+@pytest.mark.parametrize("fresh_python, sizes", [
+    pytest.param(True, [], id="python-m-tutorial-width", marks=pytest.mark.slow),
+    pytest.param(False, ["--width", "16"], id="in-process-width-16")])
+def test_python_m_gan_demo_trains_logs_and_saves_a_frog(frog_zip, tmp_path, monkeypatch,
+                                                        fresh_python, sizes):
+    args = ["--data", str(frog_zip), "--epochs", "3", "--seed", "1", *sizes]
+    if fresh_python:
+        result = run_demo(*args, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    else:
+        monkeypatch.chdir(tmp_path)
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Loading data files...\nTraining Gan...\n")
     lines = EPOCH_LINE.findall(result.stdout)
     assert [epoch for epoch, _, _ in lines] == ["0"]
