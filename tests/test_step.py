@@ -192,9 +192,10 @@ def test_a_mixed_precision_run_resumes_in_mixed_precision(frog_zip, tmp_path):
         "mixed_bfloat16"
 
 
-# XLA compiles the tutorial's step again for every new batch start (to XLA the start of its
-# slice of the frogs is a constant): three epochs take three compilations, 20 s here
-@pytest.mark.parametrize("recipe", [pytest.param("tutorial", marks=pytest.mark.slow), "stable"])
+# slow: an XLA compilation takes 10 to 20 s on a CPU, and the tutorial's step is compiled
+# again for every new batch start (to XLA, the start of its slice of the frogs is a constant)
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", ["tutorial", "stable"])
 def test_xla_compiles_the_training_step_with_jit(frog_zip, tmp_path, monkeypatch, recipe):
     from click.testing import CliRunner
 
