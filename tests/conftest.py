@@ -1,4 +1,5 @@
-"""Shared fixtures: a full-size synthetic frog_pictures.zip and the real one when present."""
+"""Shared fixtures: synthetic frog_pictures.zip files (a small one and a full-size one) and the
+real one when present."""
 
 import os
 import shutil
@@ -13,10 +14,24 @@ from tests.frog_files import synthetic_frog_pixels, write_frog_zip
 REAL_FROG_ZIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "frog_pictures.zip"
 
 
+# the training runs' data: enough frogs for every batch size the tests use and for the walk
+# through the data to wrap, small enough that a run (or a fresh Python) loads it in a moment
+SMALL_FROG_COUNT = 256
+
+
 @pytest.fixture(scope="session")
 def frog_zip(tmp_path_factory):
-    """A full-size frog_pictures.zip of synthetic_frog_pixels(FROG_COUNT) (stored, ~61 MB)."""
+    """A frog_pictures.zip of synthetic_frog_pixels(SMALL_FROG_COUNT) (stored, ~3 MB), for
+    tests where the number of frogs does not matter."""
     path = tmp_path_factory.mktemp("frog_data") / "frog_pictures.zip"
+    return write_frog_zip(path, synthetic_frog_pixels(SMALL_FROG_COUNT))
+
+
+@pytest.fixture(scope="session")
+def full_frog_zip(tmp_path_factory):
+    """A full-size frog_pictures.zip of synthetic_frog_pixels(FROG_COUNT) (stored, ~61 MB),
+    for tests about the tutorial's 5,000 frogs."""
+    path = tmp_path_factory.mktemp("full_frog_data") / "frog_pictures.zip"
     return write_frog_zip(path, synthetic_frog_pixels(FROG_COUNT))
 
 

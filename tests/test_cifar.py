@@ -350,6 +350,7 @@ def shared_cifar():
     return data, labels, [name.decode() for name in meta[b"label_names"]]
 
 
+@pytest.mark.slow  # reads the real 144 MB archive
 def test_5000_real_deer_in_dataset_order(shared_cifar, tmp_path):
     data, labels, label_names = shared_cifar
     assert tuple(label_names) == CLASS_NAMES

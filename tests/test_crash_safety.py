@@ -1,7 +1,7 @@
 """Crash safety end to end: SIGKILL at random moments, divergence, a full or read-only disk.
 
 A long run is hours of a student's machine: whatever stops it, the last checkpoint must stay
-whole and ``--resume`` must continue exactly. Runs here are tiny (``--width 16``, few epochs).
+whole and ``--resume`` must continue exactly. Runs here are tiny (``--width 8``, few epochs).
 """
 
 import csv
@@ -26,7 +26,7 @@ from gan_demo.run import TrainingRun, grids
 from kerasutil.network import Trainer, TrainResult
 from tests.conftest import remount_read_only, snapshot
 
-SMALL = ["--width", "16", "--save-every", "5"]
+SMALL = ["--width", "8", "--save-every", "5"]
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -98,11 +98,12 @@ def fill(folder):
 
 # -- a. SIGKILL at random moments -------------------------------------------------------------
 
-KILL_COMMAND = [sys.executable, "-m", "gan_demo", "--width", "16", "--save-every", "5",
+KILL_COMMAND = [sys.executable, "-m", "gan_demo", "--width", "8", "--save-every", "5",
                 "--epochs", "60"]
 KILLS = 10
 
 
+@pytest.mark.slow  # ten kills and resumes in fresh Pythons: about two minutes
 def test_sigkill_at_random_moments_loses_nothing_and_resumes_exactly(frog_zip, tmp_path):
     logs = tmp_path / "logs"
     logs.mkdir()

@@ -99,8 +99,8 @@ def test_frog_pictures_are_transposed_to_channels_last(tmp_path):
                     assert images[n, row, col, c] == flat[index]
 
 
-def test_full_size_frog_pixel_by_pixel(frog_zip):
-    images = DataUtil.load_frog_pictures(frog_zip)
+def test_full_size_frog_pixel_by_pixel(full_frog_zip):
+    images = DataUtil.load_frog_pictures(full_frog_zip)
     flat = synthetic_frog_pixels(FROG_COUNT)
     assert images.shape == (5000, 32, 32, 3) and images.dtype == np.float32
     assert images.flags.c_contiguous

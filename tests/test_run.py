@@ -4,9 +4,11 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import keras
 import numpy as np
@@ -23,7 +25,7 @@ from gan_demo.run.guards import CollapseWatch
 from gan_demo.run.signals import Signals
 
 # narrow networks: the run's machinery is under test, not the tutorial's arithmetic
-SMALL = ["--width", "16", "--save-every", "10"]
+SMALL = ["--width", "8", "--save-every", "10"]
 
 
 def train(frog_zip, output, *args):
@@ -44,30 +46,42 @@ def picture(path, format_):
         return image.size, getattr(image, "n_frames", 1)
 
 
-def test_a_run_writes_every_file_and_resumes_to_forty(frog_zip, tmp_path):
-    output, logdir = tmp_path / "out", tmp_path / "tb"
-    train(frog_zip, output, "--epochs", "30", "--seed", "3", "--logdir", str(logdir))
+@pytest.fixture(scope="module")
+def forty_epochs(tmp_path_factory, frog_zip):
+    """A folder of runs trained once for the tests below: parts/, stopped at 20 epochs (with
+    --logdir tb) and resumed to 40; at_twenty/, a copy of parts/ when it stopped; whole/, 40
+    epochs unbroken."""
+    folder = tmp_path_factory.mktemp("forty_epochs")
+    train(frog_zip, folder / "parts", "--epochs", "20", "--seed", "7", "--logdir",
+          str(folder / "tb"))
+    shutil.copytree(folder / "parts", folder / "at_twenty")
+    train(frog_zip, folder / "parts", "--epochs", "40", "--resume")
+    train(frog_zip, folder / "whole", "--epochs", "40", "--seed", "7")
+    return folder
 
+
+def test_a_run_writes_every_file_and_resumes_to_forty(forty_epochs):
+    output = forty_epochs / "at_twenty"
     assert sorted(os.listdir(output)) == sorted(
         ["checkpoint.npz", "generator.keras", "losses.csv", "losses.png", "progress.gif"]
-        + [f"generated_frog_{e}.png" for e in (0, 10, 20)]
-        + [f"grid_{e}.png" for e in (0, 10, 20, 29)])
-    for epoch in (0, 10, 20, 29):  # 8x8 frogs of 32 pixels, upscaled 4x
+        + [f"generated_frog_{e}.png" for e in (0, 10)]
+        + [f"grid_{e}.png" for e in (0, 10, 19)])
+    for epoch in (0, 10, 19):  # 8x8 frogs of 32 pixels, upscaled 4x
         assert picture(output / f"grid_{epoch}.png", "PNG") == ((1024, 1024), 1)
-    assert picture(output / "progress.gif", "GIF") == ((512, 512), 4)
+    assert picture(output / "progress.gif", "GIF") == ((512, 512), 3)
     assert picture(output / "losses.png", "PNG") == ((800, 450), 1)
     rows = read_losses(output)
     assert rows[0] == ["epoch", "discriminator loss", "gan loss"]
-    assert [int(row[0]) for row in rows[1:]] == list(range(30))
+    assert [int(row[0]) for row in rows[1:]] == list(range(20))
     assert all(np.isfinite(float(value)) for row in rows[1:] for value in row[1:])
     saved = read_checkpoint(output / "checkpoint.npz")
-    assert (int(saved["epoch"]), saved["settings"]["width"]) == (29, 16)
+    assert (int(saved["epoch"]), saved["settings"]["width"]) == (19, 8)
 
     generator = keras.models.load_model(output / "generator.keras", safe_mode=True)
     assert generator.output_shape == (None, 32, 32, 3)
-    assert _summary_tags(logdir) == {"loss/discriminator", "loss/gan", "grid"}
+    assert _summary_tags(forty_epochs / "tb") == {"loss/discriminator", "loss/gan", "grid"}
 
-    train(frog_zip, output, "--epochs", "40", "--resume")
+    output = forty_epochs / "parts"  # resumed to 40
     assert [int(row[0]) for row in read_losses(output)[1:]] == list(range(40))
     assert (output / "grid_39.png").exists() and (output / "generated_frog_30.png").exists()
     assert picture(output / "progress.gif", "GIF") == ((512, 512), 6)
@@ -82,31 +96,56 @@ def _summary_tags(logdir):
     return tags
 
 
-def test_a_run_stopped_at_twenty_and_resumed_logs_what_an_unbroken_run_logs(frog_zip, tmp_path):
-    train(frog_zip, tmp_path / "whole", "--epochs", "40", "--seed", "7")
-    train(frog_zip, tmp_path / "parts", "--epochs", "20", "--seed", "7")
-    train(frog_zip, tmp_path / "parts", "--epochs", "40", "--resume")
-    whole, parts = read_losses(tmp_path / "whole"), read_losses(tmp_path / "parts")
+def test_a_run_stopped_at_twenty_and_resumed_logs_what_an_unbroken_run_logs(forty_epochs):
+    whole, parts = read_losses(forty_epochs / "whole"), read_losses(forty_epochs / "parts")
     assert len(whole) == 41
     assert parts == whole  # every loss, to the last digit
-    ends = [read_checkpoint(tmp_path / run / "checkpoint.npz") for run in ("whole", "parts")]
+    ends = [read_checkpoint(forty_epochs / run / "checkpoint.npz") for run in ("whole", "parts")]
     for key in ends[0]:
         if key != "settings":
             np.testing.assert_array_equal(ends[0][key], ends[1][key], err_msg=key)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_saves_a_checkpoint_and_says_how_to_resume(frog_zip, tmp_path, signum):
-    output = tmp_path / "out"
-    command = [sys.executable, "-m", "gan_demo", "--data", str(frog_zip), "--output",
-               str(output), "--epochs", "100000", "--width", "16", "--seed", "1"]
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True)
+def stop_once_training(process, signum):
+    """Send ``signum`` once ``process`` has printed its first epoch; return its first three
+    lines, the rest of its output and its exit code."""
     lines = [process.stdout.readline() for _ in range(3)]
-    assert lines[2].startswith("Epoch: 0,")  # training is under way
     process.send_signal(signum)
     out, _ = process.communicate(timeout=120)
-    assert process.returncode == 128 + signum
+    return lines, out, process.returncode
+
+
+@pytest.fixture(scope="module")
+def signalled_runs(tmp_path_factory, frog_zip):
+    """{signum: (first three lines printed, the rest, exit code, --output)} of two endless
+    runs, stopped by SIGINT and by SIGTERM once training is under way. Both run at once: each
+    fresh Python takes seconds to load TensorFlow."""
+    started = {}
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            folder = tmp_path_factory.mktemp(signal.Signals(signum).name)
+            command = [sys.executable, "-m", "gan_demo", "--data", str(frog_zip), "--output",
+                       str(folder / "out"), "--epochs", "100000", "--width", "8", "--seed", "1"]
+            started[signum] = folder / "out", subprocess.Popen(
+                command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                text=True)
+        with ThreadPoolExecutor(len(started)) as pool:
+            stopped = {signum: pool.submit(stop_once_training, process, signum)
+                       for signum, (_, process) in started.items()}
+        return {signum: (*stopped[signum].result(), output)
+                for signum, (output, _) in started.items()}
+    finally:
+        for _, process in started.values():
+            if process.poll() is None:  # something failed before its signal
+                process.kill()
+                process.wait()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_saves_a_checkpoint_and_says_how_to_resume(signalled_runs, frog_zip, signum):
+    lines, out, returncode, output = signalled_runs[signum]
+    assert lines[2].startswith("Epoch: 0,")  # training was under way
+    assert returncode == 128 + signum
     last = out.strip().splitlines()[-1]
     done = int(read_checkpoint(output / "checkpoint.npz")["epoch"]) + 1
     assert last == (f"Stopped by {signal.Signals(signum).name} after {done:,} epochs; "
@@ -147,9 +186,23 @@ def test_ctrl_c_stays_caught_until_the_gif_and_the_generator_are_written(frog_zi
     assert handlers_now() == before  # and given back once all is written
 
 
-def test_a_fresh_run_never_overwrites_an_earlier_runs_checkpoint(frog_zip, tmp_path):
-    output = tmp_path / "out"
+@pytest.fixture(scope="module")
+def one_epoch_run(tmp_path_factory, frog_zip):
+    """The output folder of a one-epoch SMALL run, trained once for the tests that try to
+    resume or overwrite it: each works on a copy (see earlier_run)."""
+    output = tmp_path_factory.mktemp("one_epoch") / "out"
     train(frog_zip, output, "--epochs", "1")
+    return output
+
+
+def earlier_run(one_epoch_run, tmp_path):
+    """A copy of the one-epoch run in tmp_path/out."""
+    return shutil.copytree(one_epoch_run, tmp_path / "out")
+
+
+def test_a_fresh_run_never_overwrites_an_earlier_runs_checkpoint(one_epoch_run, frog_zip,
+                                                                 tmp_path):
+    output = earlier_run(one_epoch_run, tmp_path)
     before = (output / "checkpoint.npz").read_bytes()
     result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(output)])
     assert result.exit_code == 2
@@ -159,7 +212,7 @@ def test_a_fresh_run_never_overwrites_an_earlier_runs_checkpoint(frog_zip, tmp_p
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--width", "32"], "the run in '{out}' was trained with --width 16, not 32: drop --width "
+    (["--width", "32"], "the run in '{out}' was trained with --width 8, not 32: drop --width "
                         "to resume it"),
     (["--batch-size", "4"], "the run in '{out}' was trained with --batch-size 8, not 4: drop "
                             "--batch-size to resume it"),
@@ -168,9 +221,9 @@ def test_a_fresh_run_never_overwrites_an_earlier_runs_checkpoint(frog_zip, tmp_p
     (["--mixed-precision"], "the run in '{out}' was trained without --mixed-precision: drop "
                             "--mixed-precision to resume it"),
 ])
-def test_resume_refuses_settings_that_do_not_match(frog_zip, tmp_path, args, message):
-    output = tmp_path / "out"
-    train(frog_zip, output, "--epochs", "1")
+def test_resume_refuses_settings_that_do_not_match(one_epoch_run, frog_zip, tmp_path, args,
+                                                   message):
+    output = earlier_run(one_epoch_run, tmp_path)
     result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(output),
                                        "--resume", *args])
     assert result.exit_code == 2
@@ -179,9 +232,9 @@ def test_resume_refuses_settings_that_do_not_match(frog_zip, tmp_path, args, mes
 
 @pytest.mark.parametrize("forged, reason", [({"precision": None}, "'precision'"),
                                              ({"recipe": "bigger"}, "recipe 'bigger'")])
-def test_resume_refuses_settings_it_cannot_train_with(frog_zip, tmp_path, forged, reason):
-    output = tmp_path / "out"
-    train(frog_zip, output, "--epochs", "1")
+def test_resume_refuses_settings_it_cannot_train_with(one_epoch_run, frog_zip, tmp_path, forged,
+                                                      reason):
+    output = earlier_run(one_epoch_run, tmp_path)
     with np.load(output / "checkpoint.npz") as archive:
         arrays = dict(archive)
     settings = {**read_checkpoint(output / "checkpoint.npz")["settings"], **forged}

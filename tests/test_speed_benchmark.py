@@ -12,6 +12,7 @@ from gan_demo.stable import StableRecipe
 SPEED = Path(__file__).resolve().parents[1] / "benchmarks" / "speed.py"
 
 
+@pytest.mark.slow  # it times every loop in a fresh Python: about a minute
 def test_speed_prints_a_row_for_each_loop_with_the_ratio_to_naive(frog_zip):
     result = subprocess.run(
         [sys.executable, str(SPEED), "--steps", "2", "--widths", "8", "--batches", "2",

@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import re
+import shutil
 
 import keras
 import numpy as np
@@ -82,29 +83,38 @@ def test_the_average_is_warmed_up_then_decays_at_0_999():
 
 
 def test_without_the_average_the_sampler_draws_the_raw_generator():
-    gan = make_gan(ema_decay=0.0)
+    gan = make_gan(ema_decay=0.0, augment=())  # without augmentation: half the tracing
     gan.train_step()
     latent = np.random.default_rng(0).standard_normal((5, LATENT)).astype(np.float32)
     assert np.allclose(gan.sampler(latent), (gan.generator(latent) + 1) / 2, atol=1e-6)
 
 
-def test_the_sampler_maps_the_average_to_save_images_range():
+@pytest.fixture(scope="module")
+def stepped_gan():
+    """make_gan() after three compiled steps, and the losses of each: tracing a step takes
+    seconds, so the tests that only watch the steps share one."""
     gan = make_gan()
-    gan.train_step()
+    return gan, [tuple(float(x) for x in gan.train_step()) for _ in range(3)]
+
+
+def test_the_sampler_maps_the_average_to_save_images_range(stepped_gan):
+    gan, _ = stepped_gan
     latent = np.random.default_rng(0).standard_normal((5, LATENT)).astype(np.float32)
     assert np.allclose(gan.sampler(latent), (gan.average(latent) + 1) / 2, atol=1e-6)
 
 
-def test_a_seed_repeats_the_losses_and_another_seed_changes_them():
+def test_a_seed_repeats_the_losses_and_another_seed_changes_them(stepped_gan):
     def losses(seed):
         gan = make_gan(seed)
         return [tuple(float(x) for x in gan.train_step()) for _ in range(3)]
 
-    assert losses(2) == losses(2) != losses(3)
+    _, seed_1 = stepped_gan  # make_gan's seed is 1
+    assert losses(1) == seed_1 != losses(3)
 
 
-def test_the_first_losses_are_near_log_2():
-    discriminator_loss, gan_loss = make_gan().train_step()
+def test_the_first_losses_are_near_log_2(stepped_gan):
+    _, losses = stepped_gan
+    discriminator_loss, gan_loss = losses[0]
     assert abs(float(discriminator_loss) - np.log(2)) < 0.1
     assert abs(float(gan_loss) - np.log(2)) < 0.1
 
@@ -192,12 +202,21 @@ def losses(output):
         return list(csv.reader(file))
 
 
-def test_a_stopped_and_resumed_stable_run_equals_an_unbroken_one(frog_zip, tmp_path):
-    whole, broken = tmp_path / "whole", tmp_path / "broken"
+@pytest.fixture(scope="module")
+def stable_runs(tmp_path_factory, frog_zip):
+    """The output folders of a 24-epoch SMALL run and of one stopped at 12 and resumed to 24,
+    trained once for the tests that read them (a test that writes copies one first)."""
+    folder = tmp_path_factory.mktemp("stable_runs")
+    whole, broken = folder / "whole", folder / "broken"
     assert run_cli(frog_zip, whole, *SMALL, "--epochs", "24").exit_code == 0
     assert run_cli(frog_zip, broken, *SMALL, "--epochs", "12").exit_code == 0
     resumed = run_cli(frog_zip, broken, "--resume", "--epochs", "24", "--save-every", "10")
     assert resumed.exit_code == 0, resumed.output
+    return whole, broken
+
+
+def test_a_stopped_and_resumed_stable_run_equals_an_unbroken_one(stable_runs):
+    whole, broken = stable_runs
     assert losses(broken) == losses(whole) and len(losses(whole)) == 25
     for run in (whole, broken):  # the tutorial's frogs, as program.main's loop saves them
         assert sorted(name for name in os.listdir(run) if name.startswith("generated")) == \
@@ -231,9 +250,8 @@ def test_stable_main_prints_the_tutorials_line_and_saves_its_frogs(frog_zip, tmp
         assert (frog.format, frog.mode, frog.size) == ("PNG", "RGB", (32, 32))
 
 
-def test_generate_draws_from_the_average(frog_zip, tmp_path):
-    output = tmp_path / "run"
-    assert run_cli(frog_zip, output, *SMALL, "--epochs", "3").exit_code == 0
+def test_generate_draws_from_the_average(stable_runs):
+    output, _ = stable_runs
     path = str(output / "checkpoint.npz")
     sampler = sample.load_generator(path)
     saved = read_checkpoint(path)
@@ -247,10 +265,10 @@ def test_generate_draws_from_the_average(frog_zip, tmp_path):
     assert np.allclose(keras_file(latent), sampler(latent), atol=1e-6)
 
 
-def test_resuming_with_another_recipe_is_one_line(frog_zip, tmp_path):
+def test_resuming_with_another_recipe_is_one_line(stable_runs, frog_zip, tmp_path):
     output = tmp_path / "run"
-    assert run_cli(frog_zip, output, *SMALL, "--epochs", "2").exit_code == 0
-    result = run_cli(frog_zip, output, "--resume", "--recipe", "tutorial", "--epochs", "4")
+    shutil.copytree(stable_runs[0], output)
+    result = run_cli(frog_zip, output, "--resume", "--recipe", "tutorial", "--epochs", "30")
     assert result.exit_code == 2
     assert result.output == (f"Error: the run in '{output}' was trained with --recipe stable, "
                              f"not tutorial: drop --recipe to resume it\n")

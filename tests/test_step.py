@@ -5,6 +5,7 @@ and program.py's compiled epoch must train exactly as the same Python run step b
 """
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -105,10 +106,30 @@ def test_the_helpers_run_once_to_build_the_graph_then_only_the_graph_runs(frog_z
     assert steps[0].graph.experimental_get_tracing_count() == 1
 
 
-def test_a_checkpoint_from_before_the_compiled_step_is_refused_in_one_line(frog_zip, tmp_path):
-    output = tmp_path / "out"
-    first = train(frog_zip, output, "--epochs", 1, "--seed", 0)
-    assert first.exit_code == 0, first.output
+@pytest.fixture(scope="module")
+def two_epoch_run(tmp_path_factory, frog_zip):
+    """run(recipe): the output folder of a width-8, two-epoch, seed-3 run of that recipe,
+    trained once for the tests that read it (a test that writes copies it first)."""
+    from click.testing import CliRunner
+
+    folders = {}
+
+    def run(recipe):
+        if recipe not in folders:
+            output = tmp_path_factory.mktemp(recipe) / "out"
+            result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(output),
+                                               "--recipe", recipe, "--width", "8", "--epochs",
+                                               "2", "--seed", "3"])
+            assert result.exit_code == 0, result.output
+            folders[recipe] = output
+        return folders[recipe]
+
+    return run
+
+
+def test_a_checkpoint_from_before_the_compiled_step_is_refused_in_one_line(two_epoch_run,
+                                                                          frog_zip, tmp_path):
+    output = shutil.copytree(two_epoch_run("tutorial"), tmp_path / "out")
     # what checkpoints held before (format 1): no "random/*" arrays for the step's generator
     saved = dict(np.load(output / "checkpoint.npz"))
     assert [key for key in saved if key.startswith("random/")] == ["random/0"]
@@ -124,15 +145,8 @@ def test_a_checkpoint_from_before_the_compiled_step_is_refused_in_one_line(frog_
 
 
 @pytest.mark.parametrize("recipe", ["tutorial", "stable"])
-def test_the_checkpoint_holds_the_steps_random_generator(frog_zip, tmp_path, recipe):
-    from click.testing import CliRunner
-
-    output = tmp_path / recipe
-    result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(output),
-                                       "--recipe", recipe, "--width", "8", "--epochs", "2",
-                                       "--seed", "3"])
-    assert result.exit_code == 0, result.output
-    state = read_checkpoint(output / "checkpoint.npz")["random/0"]
+def test_the_checkpoint_holds_the_steps_random_generator(two_epoch_run, recipe):
+    state = read_checkpoint(two_epoch_run(recipe) / "checkpoint.npz")["random/0"]
     fresh = tf.random.Generator.from_seed(3).state.numpy()
     assert state.shape == fresh.shape and not np.array_equal(state, fresh)  # it moved
 
@@ -178,6 +192,9 @@ def test_a_mixed_precision_run_resumes_in_mixed_precision(frog_zip, tmp_path):
         "mixed_bfloat16"
 
 
+# slow: an XLA compilation takes 10 to 20 s on a CPU, and the tutorial's step is compiled
+# again for every new batch start (to XLA, the start of its slice of the frogs is a constant)
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["tutorial", "stable"])
 def test_xla_compiles_the_training_step_with_jit(frog_zip, tmp_path, monkeypatch, recipe):
     from click.testing import CliRunner
