@@ -173,7 +173,12 @@ def _real_images(training_data, start, batch_size, image_shape):
     5,000 records need no second, transposed copy.
     """
     shape, image_shape = tuple(np.shape(training_data)), tuple(image_shape)
-    batch = training_data[start:start + batch_size]
+    if isinstance(training_data, tf.Tensor):
+        # gather, not a slice: XLA (--xla) takes a slice's start as a constant and compiles
+        # the step again for every new start; gathered rows keep it one compiled step
+        batch = tf.gather(training_data, start + tf.range(batch_size))
+    else:
+        batch = training_data[start:start + batch_size]
     if shape[1:] == image_shape:
         return batch
     size = int(np.prod(image_shape))

@@ -192,8 +192,8 @@ def test_a_mixed_precision_run_resumes_in_mixed_precision(frog_zip, tmp_path):
         "mixed_bfloat16"
 
 
-# slow: an XLA compilation takes 10 to 20 s on a CPU, and the tutorial's step is compiled
-# again for every new batch start (to XLA, the start of its slice of the frogs is a constant)
+# slow: one XLA compilation of a whole training step takes 10 to 20 s on a CPU (that it is
+# compiled once, not once per batch start, is test_gan's gather test)
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["tutorial", "stable"])
 def test_xla_compiles_the_training_step_with_jit(frog_zip, tmp_path, monkeypatch, recipe):
