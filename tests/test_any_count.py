@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from gan_demo import program, stable
+from gan_demo import program
 from gan_demo.checkpoint import read_checkpoint
 from gan_demo.commands import main
 from gan_demo.metrics import scoring
@@ -52,12 +52,6 @@ def test_the_tutorial_recipe_trains_on_37_pictures(zip_of_37, tmp_path, monkeypa
     assert starts == [0, 8, 16, 24, 29, 0, 8]
 
 
-def test_the_stable_recipe_trains_on_37_pictures(zip_of_37, tmp_path, capsys):
-    gan = stable.main(data=zip_of_37, epochs=3, output=tmp_path, seed=0, width=8)
-    assert gan.frogs.shape[0] == COUNT
-    assert EPOCH_LINE.search(capsys.readouterr().out)
-
-
 def test_the_scores_run_against_37_real_pictures(zip_of_37, tmp_path):
     real = to_pixels(DataUtil.load_pictures(zip_of_37))
     fakes = np.random.default_rng(0).integers(0, 256, size=(12, 32, 32, 3), dtype=np.uint8)
@@ -83,10 +77,15 @@ def train_37(data, output, *options):
 
 @pytest.fixture(scope="module")
 def runs(zip_of_37, tmp_path_factory):
-    """A 2-epoch run of each recipe on the 37 pictures; the tutorial's at --batch-size 37."""
+    """A 2-epoch run of each recipe on the 37 pictures; the tutorial's at --batch-size 37.
+
+    The stable recipe draws its batches at random from all the pictures (a gather, which
+    fails on an index past the 37th), so that it trains at all is the test.
+    """
     folder = tmp_path_factory.mktemp("runs")
     train_37(zip_of_37, folder / "tutorial", "--epochs", "2", "--batch-size", str(COUNT))
-    train_37(zip_of_37, folder / "stable", "--epochs", "2", "--recipe", "stable")
+    result = train_37(zip_of_37, folder / "stable", "--epochs", "2", "--recipe", "stable")
+    assert EPOCH_LINE.search(result.stdout)
     return {recipe: folder / recipe for recipe in ("tutorial", "stable")}
 
 

@@ -224,8 +224,9 @@ def test_download_builds_missing_data_before_training(tmp_path, monkeypatch, fro
     (["--recipe", "stable"], {"recipe": "stable", "width": 32, "batch_size": 16}),
     (["--recipe", "tutorial", "--width", "8"], {"recipe": "tutorial", "width": 8,
                                                 "batch_size": 8}),
-    (["--recipe", "stable", "--batch-size", "4"], {"recipe": "stable", "width": 32,
-                                                   "batch_size": 4}),
+    (["--recipe", "stable", "--batch-size", "4", "--width", "8"], {"recipe": "stable",
+                                                                   "width": 8,
+                                                                   "batch_size": 4}),
 ])
 def test_the_recipe_picks_its_sizes_unless_told_otherwise(frog_zip, tmp_path, args, settings):
     from gan_demo.checkpoint import read_checkpoint

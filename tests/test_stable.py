@@ -188,10 +188,6 @@ def test_an_integer_learning_rate_is_taken_as_a_float(optimizer):
 
 # -- the command line ----------------------------------------------------------------------
 
-SMALL = ["--recipe", "stable", "--width", "8", "--batch-size", "4", "--save-every", "10",
-         "--seed", "5"]
-
-
 def run_cli(frog_zip, output, *args):
     result = CliRunner().invoke(main, ["--data", str(frog_zip), "--output", str(output), *args])
     return result
@@ -202,21 +198,45 @@ def losses(output):
         return list(csv.reader(file))
 
 
+def train_at_gamma_1(frog_zip, output, epochs):
+    """A stable run at R1 gamma 1 (not the recipe's default), as a script would start it."""
+    from gan_demo.commands.settings import run_settings
+    from gan_demo.run import TrainingRun
+
+    recipe = StableRecipe(width=8, batch_size=4, r1_gamma=1.0, r1_interval=4)
+    run = TrainingRun(str(output), epochs, 10, run_settings(recipe))
+    stable.main(data=frog_zip, epochs=epochs, output=output, seed=5, save_every=10, run=run,
+                recipe=recipe)
+    run.close()
+
+
 @pytest.fixture(scope="module")
 def stable_runs(tmp_path_factory, frog_zip):
-    """The output folders of a 24-epoch SMALL run and of one stopped at 12 and resumed to 24,
-    trained once for the tests that read them (a test that writes copies one first)."""
+    """The output folders of a 24-epoch run at R1 gamma 1 every 4 steps (not the recipe's
+    defaults) and of one stopped at 12 and resumed to 24 by the command line, trained once for
+    the tests that read them (a test that writes copies one first); and the recipes the resume
+    built."""
     folder = tmp_path_factory.mktemp("stable_runs")
     whole, broken = folder / "whole", folder / "broken"
-    assert run_cli(frog_zip, whole, *SMALL, "--epochs", "24").exit_code == 0
-    assert run_cli(frog_zip, broken, *SMALL, "--epochs", "12").exit_code == 0
-    resumed = run_cli(frog_zip, broken, "--resume", "--epochs", "24", "--save-every", "10")
+    train_at_gamma_1(frog_zip, whole, 24)
+    train_at_gamma_1(frog_zip, broken, 12)
+    recipes = []
+    real_init = stable.StableGan.__init__
+
+    def recording_init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        recipes.append(self.recipe)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stable.StableGan, "__init__", recording_init)
+        resumed = run_cli(frog_zip, broken, "--resume", "--epochs", "24", "--save-every", "10")
     assert resumed.exit_code == 0, resumed.output
-    return whole, broken
+    return whole, broken, recipes
 
 
 def test_a_stopped_and_resumed_stable_run_equals_an_unbroken_one(stable_runs):
-    whole, broken = stable_runs
+    whole, broken, _ = stable_runs
+    # epochs 12, 16 and 20, after the break, are penalised as in the unbroken run
     assert losses(broken) == losses(whole) and len(losses(whole)) == 25
     for run in (whole, broken):  # the tutorial's frogs, as program.main's loop saves them
         assert sorted(name for name in os.listdir(run) if name.startswith("generated")) == \
@@ -226,8 +246,8 @@ def test_a_stopped_and_resumed_stable_run_equals_an_unbroken_one(stable_runs):
     assert saved["settings"] == {
         "format": 2, "recipe": "stable", "width": 8, "batch_size": 4, "latent_dimensions": 32,
         "precision": "float32", "optimizer": "adadelta", "learning_rate": None, "beta_1": 0.5,
-        "augment": ["color", "translation", "cutout"], "ema_decay": 0.999, "r1_gamma": 4.0,
-        "r1_interval": 16}
+        "augment": ["color", "translation", "cutout"], "ema_decay": 0.999, "r1_gamma": 1.0,
+        "r1_interval": 4}
     unbroken = read_checkpoint(whole / "checkpoint.npz")
     for key in ("average/0", "random/0", "gan_learner/0", "discriminator/0"):
         assert np.array_equal(saved[key], unbroken[key])
@@ -251,7 +271,7 @@ def test_stable_main_prints_the_tutorials_line_and_saves_its_frogs(frog_zip, tmp
 
 
 def test_generate_draws_from_the_average(stable_runs):
-    output, _ = stable_runs
+    output, _, _ = stable_runs
     path = str(output / "checkpoint.npz")
     sampler = sample.load_generator(path)
     saved = read_checkpoint(path)
@@ -302,36 +322,7 @@ def test_a_recipe_survives_its_settings():
     assert StableRecipe.from_settings({"recipe": "stable", **settings}) == recipe
 
 
-def train_at_gamma_1(frog_zip, output, epochs):
-    """A stable run at R1 gamma 1 (not the recipe's default), as a script would start it."""
-    from gan_demo import stable
-    from gan_demo.commands.settings import run_settings
-    from gan_demo.run import TrainingRun
-
-    recipe = StableRecipe(width=8, batch_size=4, r1_gamma=1.0, r1_interval=4)
-    run = TrainingRun(str(output), epochs, 10, run_settings(recipe))
-    stable.main(data=frog_zip, epochs=epochs, output=output, seed=5, save_every=10, run=run,
-                recipe=recipe)
-    run.close()
-
-
-def test_a_run_saved_at_r1_gamma_1_resumes_at_gamma_1(frog_zip, tmp_path, monkeypatch):
-    from gan_demo import stable
-
-    whole, broken = tmp_path / "whole", tmp_path / "broken"
-    train_at_gamma_1(frog_zip, whole, 12)
-    train_at_gamma_1(frog_zip, broken, 6)
-    recipes = []
-    real_init = stable.StableGan.__init__
-
-    def recording_init(self, *args, **kwargs):
-        real_init(self, *args, **kwargs)
-        recipes.append(self.recipe)
-
-    monkeypatch.setattr(stable.StableGan, "__init__", recording_init)
-    resumed = run_cli(frog_zip, broken, "--resume", "--epochs", "12", "--save-every", "10")
-    assert resumed.exit_code == 0, resumed.output
+def test_a_run_saved_at_r1_gamma_1_resumes_at_gamma_1(stable_runs):
+    # the command line has no option for gamma: --resume takes it from the checkpoint
+    *_, recipes = stable_runs
     assert [(recipe.r1_gamma, recipe.r1_interval) for recipe in recipes] == [(1.0, 4)]
-    assert read_checkpoint(broken / "checkpoint.npz")["settings"]["r1_gamma"] == 1.0
-    # epoch 8, after the break, is penalised as in the unbroken run
-    assert losses(broken) == losses(whole) and len(losses(whole)) == 13
