@@ -6,9 +6,10 @@
     discriminator's ``trainable`` flag toggled so that it really trains in its own step;
 (b) ours: program.py's own loop, program.main itself: each epoch one compiled graph (noise,
     batch slicing, both updates), the frogs on the device.
-With --variants, also ours with --xla and with --mixed-precision (bfloat16). With
---stable-widths, also the stable recipe's own compiled loop (stable.main) at those widths and
-its own batch size: the steps per second a student gets from --recipe stable.
+With --variants, also ours with --xla and with --mixed-precision (bfloat16); --variants xla
+for the first alone. With --stable-widths, also the stable recipe's own compiled loop
+(stable.main) at those widths and its own batch size: the steps per second a student gets
+from --recipe stable.
 
 For each width and batch it prints ms/step, images/s (real + fake images the discriminator
 sees per second), the ratio a/b, the process's peak memory, and the GFLOP/s achieved (from the
@@ -182,8 +183,9 @@ def main():
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--widths", default=f"{program.tutorial_width},64")
     parser.add_argument("--batches", default=f"{program.batch_size},64")
-    parser.add_argument("--variants", action="store_true",
-                        help="also time ours with --xla and with --mixed-precision")
+    parser.add_argument("--variants", nargs="?", const="xla,bf16", default="",
+                        help="also time ours with --xla and with --mixed-precision (bf16); "
+                             "--variants xla times only the first")
     parser.add_argument("--stable-widths", default="",
                         help="also time the stable recipe at these widths, e.g. 16,32,64")
     parser.add_argument("--data", default=REAL_FROGS, help="frog_pictures.zip for ours")
@@ -202,7 +204,7 @@ def main():
               f"({100 * forward / ceiling:.0f}% of the matmul ceiling)", flush=True)
         for batch in (int(b) for b in args.batches.split(",")):
             seconds = {}
-            names = ("naive", "ours") + (("xla", "bf16") if args.variants else ())
+            names = ("naive", "ours") + tuple(v for v in args.variants.split(",") if v)
             for name in names:
                 if name == "naive":
                     step, generator, discriminator = naive_loop(width, batch, frogs)
