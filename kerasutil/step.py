@@ -19,8 +19,9 @@ def compile_step(step, jit_compile=False):
     Args:
         step: a function of tensors returning a nest of tensors (tuples, named tuples such as
             :class:`kerasutil.TrainResult`).
-        jit_compile: compile the graph with XLA as well (faster on some GPUs, slower on this
-            CPU).
+        jit_compile: compile the graph with XLA as well (the first call then takes longer;
+            an input that XLA needs as a constant, such as a slice's start, recompiles it for
+            every new value: gather instead).
 
     Returns:
         A function taking the same arguments (numbers or arrays: they become tensors, so a new
