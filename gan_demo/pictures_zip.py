@@ -10,7 +10,7 @@ import zipfile
 
 import numpy as np
 
-from kerasutil.data import FROG_MEMBER, IMAGE_SIZE, MAX_PICTURES, DataError
+from kerasutil.data import FROG_MEMBER, IMAGE_SIZE, MAX_PICTURES, DataError, count_from_size
 from kerasutil.files import atomic_path
 
 # pictures converted to float32 at a time: a large set never needs all its float32 values at once
@@ -83,9 +83,6 @@ def count_pictures(path):
         else:
             with zipfile.ZipFile(name) as archive:
                 size = archive.getinfo(FROG_MEMBER).file_size
-    except (OSError, zipfile.BadZipFile, KeyError):
+        return count_from_size(size, IMAGE_SIZE, "32x32x3", name)
+    except (OSError, zipfile.BadZipFile, KeyError, DataError):
         return None
-    record = IMAGE_SIZE * 4  # one picture of float32 values
-    if not size or size % record or size > MAX_PICTURES * record:
-        return None
-    return size // record

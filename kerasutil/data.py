@@ -162,7 +162,7 @@ def _load(path, count, shape, missing):
     picture = "x".join(map(str, shape))
     if name.lower().endswith(".bin"):
         if count is None:
-            count = _count_from_size(os.path.getsize(name), size, picture, f"{name} holds")
+            count = count_from_size(os.path.getsize(name), size, picture, f"{name} holds")
         flat = DataUtil.load_binary(name, count, size)
     else:
         flat = _load_member(name, count, size, picture)
@@ -170,8 +170,8 @@ def _load(path, count, shape, missing):
     return np.ascontiguousarray(channels_last(flat, height, width, channels))
 
 
-def _count_from_size(nbytes, size, picture, what):
-    """Return how many pictures of ``size`` float32 values fill ``nbytes``, or raise DataError.
+def count_from_size(nbytes, size, picture, what):
+    """How many pictures of ``size`` float32s fill ``nbytes``: 1 to MAX_PICTURES, or DataError.
 
     Args:
         nbytes: the file's or member's size (for a zip member, as its header declares).
@@ -232,7 +232,7 @@ def _load_member(path, count, size, picture):
         info = _frog_member(archive, path)
         # Refuse before decompressing anything: a zip bomb declares a huge size.
         if count is None:
-            count = _count_from_size(info.file_size, size, picture,
+            count = count_from_size(info.file_size, size, picture,
                                      f"{path}: {FROG_MEMBER} declares")
         expected = count * size * 4
         if info.file_size != expected:

