@@ -176,6 +176,7 @@ def main():
         half = len(real) // 2
         result = {"run": "real frogs 2,500 vs 2,500",
                   **score(real[order[:half]], real[order[half:]], not args.no_fid)}
+        _append(args.results, result)  # quality_curve.py draws it as the floor
         print(json.dumps(result))
         return
     if args.score:
@@ -237,10 +238,14 @@ def _record(args, suffix, result, fake, real):
     except ImportError as error:  # scored later with --score
         result["unscored"] = str(error)
     _save_result(args, suffix, result)
-    os.makedirs(os.path.dirname(os.path.abspath(args.results)), exist_ok=True)
-    with open(args.results, "a") as file:
-        file.write(json.dumps(result) + "\n")
+    _append(args.results, result)
     print(json.dumps(result), flush=True)
+
+
+def _append(results, result):
+    os.makedirs(os.path.dirname(os.path.abspath(results)), exist_ok=True)
+    with open(results, "a") as file:
+        file.write(json.dumps(result) + "\n")
 
 
 def _save_result(args, suffix, result):
