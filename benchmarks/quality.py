@@ -32,6 +32,7 @@ from gan_demo.pictures import grid_image, save_picture  # noqa: E402
 from gan_demo.run import Run  # noqa: E402
 from gan_demo.sample import generate_pixels  # noqa: E402
 from gan_demo.stable import StableGan, StableRecipe, to_pixel_range  # noqa: E402
+from gan_demo.stable_networks import NETWORKS  # noqa: E402
 from kerasutil import DataUtil  # noqa: E402
 from kerasutil.data import FROG_COUNT  # noqa: E402
 from kerasutil.gan import to_pixels  # noqa: E402
@@ -41,51 +42,73 @@ DEFAULT_DATA = os.path.join(HERE, "..", "..", "shared", "data", "frog_pictures.z
 DEFAULT_RESULTS = os.path.join(HERE, "results", "quality.jsonl")
 
 
+class Budget:
+    """A training budget in wall-clock seconds or steps, with the curve's snapshots on the way.
+
+    ``tick(sampler)`` after every step; it returns True once the budget is spent. At each of
+    ``marks`` (minutes) ``snapshot(sampler, minutes, steps, seconds)`` runs, and the time it
+    takes is not counted: the clock measures training only.
+    """
+
+    def __init__(self, seconds=None, steps=None, marks=(), snapshot=None):
+        self.seconds, self.steps_left = seconds, steps
+        self.marks, self.snapshot = sorted(marks), snapshot
+        self.steps = 0
+        self.began = time.perf_counter()
+        self.paused = 0.0
+
+    @property
+    def elapsed(self):
+        """Seconds spent training so far."""
+        return time.perf_counter() - self.began - self.paused
+
+    def tick(self, sampler):
+        self.steps += 1
+        while self.marks and self.elapsed >= self.marks[0] * 60:
+            paused = time.perf_counter()
+            self.snapshot(sampler, self.marks.pop(0), self.steps, self.elapsed)
+            self.paused += time.perf_counter() - paused
+        if self.steps_left is not None and self.steps >= self.steps_left:
+            return True
+        return self.seconds is not None and self.elapsed >= self.seconds
+
+
 class BudgetRun(Run):
     """The tutorial's run, stopped when the budget is spent; it prints nothing."""
 
-    def __init__(self, seconds, steps):
-        self.deadline = time.perf_counter() + seconds if seconds else None
-        self.steps_left = steps
-        self.steps = 0
+    def __init__(self, budget):
+        self.budget = budget
+
+    def begin(self, generator, *parts, **named):
+        self.generator = generator
+        return super().begin(generator, *parts, **named)
 
     def log(self, text):
         pass
 
     def end_epoch(self, epoch, start, discriminator_loss, gan_loss):
-        self.steps += 1
-        self.loss = (discriminator_loss, gan_loss)
-        if self.steps_left is not None and self.steps >= self.steps_left:
-            return True
-        return self.deadline is not None and time.perf_counter() >= self.deadline
+        return self.budget.tick(self.generator)
 
 
-def train_tutorial(args, seconds):
-    run = BudgetRun(seconds, args.steps)
+def train_tutorial(args, budget):
     batch = args.batch or program.batch_size
     generator, _ = program.main(data=args.data, epochs=10 ** 9, batch_size=batch,
                                 output=os.path.join(args.out, "tutorial_pngs"), seed=args.seed,
-                                width=args.width, save_every=10 ** 9, run=run)
-    return generator, run.steps, batch
+                                width=args.width, save_every=10 ** 9, run=BudgetRun(budget))
+    return generator, batch
 
 
-def train_stable(args, seconds, frogs):
+def train_stable(args, budget, frogs):
     recipe = StableRecipe(
-        width=args.width, batch_size=args.batch or StableRecipe.batch_size,
+        networks=args.networks, width=args.width, batch_size=args.batch or StableRecipe.batch_size,
         optimizer=args.optimizer, learning_rate=args.lr,
         augment=() if args.no_augment else args.augment,
         ema_decay=0.0 if args.no_ema else args.ema, r1_gamma=args.r1)
-    gan = StableGan(frogs, recipe=recipe, seed=args.seed)
-    deadline = time.perf_counter() + seconds if seconds else None
-    steps = 0
-    while True:
+    gan = StableGan(frogs, recipe=recipe, seed=args.seed, jit_compile=args.xla)
+    budget.began = time.perf_counter()  # the clock starts with the first step
+    while not budget.tick(gan.sampler):
         gan.train_step()
-        steps += 1
-        if args.steps is not None and steps >= args.steps:
-            break
-        if deadline is not None and time.perf_counter() >= deadline:
-            break
-    return gan, steps, recipe.batch_size
+    return gan, recipe.batch_size
 
 
 def score(fake, real, fid, pairs_path=None):
@@ -99,6 +122,9 @@ def _parser():
     parser.add_argument("--recipe", choices=("stable", "tutorial"), default="stable")
     parser.add_argument("--minutes", type=float, default=None, help="wall-clock training budget")
     parser.add_argument("--steps", type=int, default=None, help="or a budget in steps")
+    parser.add_argument("--networks", choices=NETWORKS, default=StableRecipe.networks,
+                        help=f"the stable recipe's networks [{StableRecipe.networks}]")
+    parser.add_argument("--xla", action="store_true", help="compile the stable step with XLA")
     parser.add_argument("--width", type=int, default=None,
                         help=f"generator channels [{program.tutorial_width} tutorial, "
                              f"{StableRecipe.width} stable]")
@@ -114,8 +140,13 @@ def _parser():
     parser.add_argument("--ema", type=float, default=StableRecipe.ema_decay)
     parser.add_argument("--r1", type=float, default=StableRecipe.r1_gamma,
                         help=f"R1 penalty weight gamma, 0 for none [{StableRecipe.r1_gamma:g}]")
+    parser.add_argument("--curve", type=_minutes, default=(), metavar="MINUTES",
+                        help="also draw samples at these training minutes, e.g. 5,10 "
+                             "(scored afterwards with --score RUN_DIR)")
     parser.add_argument("--no-augment", action="store_true")
     parser.add_argument("--no-ema", action="store_true")
+    parser.add_argument("--no-raw", action="store_true",
+                        help="do not also score the raw generator (the average's ablation)")
     parser.add_argument("--count", type=int, default=FROG_COUNT, help="samples to score")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None, help="TensorFlow CPU threads")
@@ -145,6 +176,7 @@ def main():
         half = len(real) // 2
         result = {"run": "real frogs 2,500 vs 2,500",
                   **score(real[order[:half]], real[order[half:]], not args.no_fid)}
+        _append(args.results, result)  # quality_curve.py draws it as the floor
         print(json.dumps(result))
         return
     if args.score:
@@ -156,25 +188,47 @@ def main():
     name = _run_name(args)
     args.out = args.out or os.path.join(HERE, "quality_runs", name)
     os.makedirs(args.out, exist_ok=True)
-    seconds = args.minutes * 60 if args.minutes else None
-    began = time.perf_counter()
+    batch = args.batch or (program.batch_size if args.recipe == "tutorial"
+                           else StableRecipe.batch_size)
+
+    def snapshot(sampler, minutes, steps, seconds):
+        # scored afterwards (--score), so the curve costs the training run seconds, not minutes
+        suffix = f"-{minutes:g}min"
+        _draw(args, sampler, suffix)
+        _save_result(args, suffix, {**_facts(name + suffix, steps, batch, seconds, args),
+                                    "unscored": "a curve snapshot: score it with --score"})
+
+    budget = Budget(args.minutes * 60 if args.minutes else None, args.steps,
+                    [mark for mark in args.curve if not args.minutes or mark < args.minutes],
+                    snapshot)
     samplers = {}
     if args.recipe == "tutorial":
-        samplers[""], steps, batch = train_tutorial(args, seconds)
+        samplers[""], batch = train_tutorial(args, budget)
     else:
-        gan, steps, batch = train_stable(args, seconds, frogs)
+        gan, batch = train_stable(args, budget, frogs)
         samplers[""] = gan.sampler
-        if not args.no_ema:  # the ablation of the average comes free: score the raw generator
+        if not (args.no_ema or args.no_raw):  # the average's ablation: the raw generator
             samplers["-raw"] = to_pixel_range(gan.generator)
-    trained = time.perf_counter() - began
+    steps, trained = budget.steps, budget.elapsed
     for suffix, sampler in samplers.items():
-        fake = generate_pixels(sampler, args.count, np.random.default_rng(args.seed + 1))
-        np.savez_compressed(os.path.join(args.out, f"samples{suffix}.npz"), images=fake)
-        save_picture(grid_image(fake[:64] / 255.0), os.path.join(args.out, f"grid{suffix}.png"))
-        result = {"run": name + suffix, "steps": steps, "batch": batch, "width": args.width,
-                  "train_seconds": round(trained, 1), "images_per_second": round(
-                      steps * batch / trained, 1), "count": args.count}
-        _record(args, suffix, result, fake, real)
+        fake = _draw(args, sampler, suffix)
+        _record(args, suffix, _facts(name + suffix, steps, batch, trained, args), fake, real)
+
+
+def _facts(name, steps, batch, seconds, args):
+    return {"run": name, "recipe": _recipe_label(args), "minutes": round(seconds / 60, 1),
+            "steps": steps, "batch": batch, "width": args.width,
+            "train_seconds": round(seconds, 1),
+            "images_per_second": round(steps * batch / seconds, 1), "count": args.count,
+            "seed": args.seed}
+
+
+def _draw(args, sampler, suffix):
+    """--count samples of ``sampler``, saved with a grid of the first 64."""
+    fake = generate_pixels(sampler, args.count, np.random.default_rng(args.seed + 1))
+    np.savez_compressed(os.path.join(args.out, f"samples{suffix}.npz"), images=fake)
+    save_picture(grid_image(fake[:64] / 255.0), os.path.join(args.out, f"grid{suffix}.png"))
+    return fake
 
 
 def _record(args, suffix, result, fake, real):
@@ -183,12 +237,20 @@ def _record(args, suffix, result, fake, real):
                             os.path.join(args.out, f"closest_pairs{suffix}.png")))
     except ImportError as error:  # scored later with --score
         result["unscored"] = str(error)
+    _save_result(args, suffix, result)
+    _append(args.results, result)
+    print(json.dumps(result), flush=True)
+
+
+def _append(results, result):
+    os.makedirs(os.path.dirname(os.path.abspath(results)), exist_ok=True)
+    with open(results, "a") as file:
+        file.write(json.dumps(result) + "\n")
+
+
+def _save_result(args, suffix, result):
     with open(os.path.join(args.out, f"result{suffix}.json"), "w") as file:
         json.dump(result, file, indent=1)
-    os.makedirs(os.path.dirname(os.path.abspath(args.results)), exist_ok=True)
-    with open(args.results, "a") as file:
-        file.write(json.dumps(result) + "\n")
-    print(json.dumps(result), flush=True)
 
 
 def rescore(args, real):
@@ -199,12 +261,31 @@ def rescore(args, real):
                 suffix = name[len("result"):-len(".json")]
                 with open(os.path.join(folder, name)) as file:
                     result = json.load(file)
-                result.pop("unscored", None)
+                if "unscored" not in result:
+                    continue
+                result.pop("unscored")
                 with np.load(os.path.join(folder, f"samples{suffix}.npz")) as saved:
                     fake = saved["images"][:args.count]  # --count: score fewer, faster
                 result["count"] = len(fake)
                 args.out = folder
                 _record(args, suffix, result, fake, real)
+
+
+def _recipe_label(args):
+    """The recipe as the curve names it: "tutorial", "stable" or "stable (tutorial networks)"."""
+    if args.recipe == "stable" and args.networks != StableRecipe.networks:
+        return f"stable ({args.networks} networks)"
+    return args.recipe
+
+
+def _minutes(text):
+    try:
+        marks = tuple(float(mark) for mark in text.split(",") if mark)
+    except ValueError:
+        marks = ()
+    if not marks or min(marks) <= 0:
+        raise argparse.ArgumentTypeError(f"minutes must be numbers > 0, e.g. 5,10; got {text!r}")
+    return marks
 
 
 def _policy(text):
@@ -221,6 +302,10 @@ def _run_name(args):
         parts.append(f"b{args.batch}")
     parts.append(f"{args.minutes:g}min" if args.minutes else f"{args.steps}steps")
     if args.recipe == "stable":
+        if args.networks != StableRecipe.networks:
+            parts.append(args.networks)
+        if args.xla:
+            parts.append("xla")
         if args.optimizer != StableRecipe.optimizer:
             parts.append(args.optimizer)
         if args.lr is not None:

@@ -8,8 +8,8 @@
     batch slicing, both updates), the frogs on the device.
 With --variants, also ours with --xla and with --mixed-precision (bfloat16); --variants xla
 for the first alone. With --stable-widths, also the stable recipe's own compiled loop
-(stable.main) at those widths and its own batch size: the steps per second a student gets
-from --recipe stable.
+(stable.main) at those widths and its own batch size, for each of --stable-networks (and with
+XLA too when --variants has xla): the steps per second a student gets from --recipe stable.
 
 For each width and batch it prints ms/step, images/s (real + fake images the discriminator
 sees per second), the ratio a/b, the process's peak memory, and the GFLOP/s achieved (from the
@@ -21,6 +21,8 @@ shared.
 """
 
 import argparse
+import functools
+import itertools
 import os
 import resource
 import sys
@@ -37,6 +39,7 @@ import tensorflow as tf  # noqa: E402
 from gan_demo import program, stable  # noqa: E402
 from gan_demo.program import create_discriminator, create_generator, latent_dimensions  # noqa
 from gan_demo.run import Run  # noqa: E402
+from gan_demo.stable_networks import NETWORKS  # noqa: E402
 from kerasutil import Gan  # noqa: E402
 from kerasutil.data import FROG_COUNT  # noqa: E402
 from kerasutil.network import ADA_DELTA_EPSILON, ADA_DELTA_RHO  # noqa: E402
@@ -153,14 +156,20 @@ def ours(width, batch, steps, data, variant, main=program.main):
     return seconds, trained
 
 
-def stable_rows(widths, steps, data):
-    """The stable recipe's ms/step, steps/s and images/s at each width, its own batch size."""
+def stable_rows(widths, steps, data, networks, variants, ceiling):
+    """The stable recipe's ms/step, images/s and GFLOP/s for each of its networks and widths,
+    at its own batch size; compiled with XLA too when ``variants`` has "xla"."""
     batch = stable.StableRecipe.batch_size
     print(f"stable recipe (stable.main), batch {batch}:")
-    print(f"{'width':>5} {'ms/step':>8} {'steps/s':>8} {'images/s':>9}")
-    for width in widths:
-        seconds, _ = ours(width, batch, steps, data, None, main=stable.main)
-        print(f"{width:>5} {seconds * 1e3:8.1f} {1 / seconds:8.2f} {2 * batch / seconds:9.0f}",
+    print(f"{'networks':>8} {'width':>5} {'loop':>6} {'ms/step':>8} {'steps/s':>8} "
+          f"{'images/s':>9} {'GFLOP/s':>8} {'% ceil':>6}")
+    loops = ("ours", "xla") if "xla" in variants else ("ours",)
+    for name, width, loop in itertools.product(networks, widths, loops):
+        main = functools.partial(stable.main, recipe=stable.StableRecipe(networks=name))
+        seconds, gan = ours(width, batch, steps, data, "xla" if loop == "xla" else None, main)
+        gflops = step_flops(gan.generator, gan.discriminator, batch) / seconds / 1e9
+        print(f"{name:>8} {width:>5} {loop:>6} {seconds * 1e3:8.1f} {1 / seconds:8.2f} "
+              f"{2 * batch / seconds:9.0f} {gflops:8.1f} {100 * gflops / ceiling:6.0f}",
               flush=True)
 
 
@@ -188,6 +197,9 @@ def main():
                              "--variants xla times only the first")
     parser.add_argument("--stable-widths", default="",
                         help="also time the stable recipe at these widths, e.g. 16,32,64")
+    parser.add_argument("--stable-networks", default=stable.StableRecipe.networks,
+                        help=f"the stable recipe's networks to time, e.g. "
+                             f"{','.join(NETWORKS)} [{stable.StableRecipe.networks}]")
     parser.add_argument("--data", default=REAL_FROGS, help="frog_pictures.zip for ours")
     args = parser.parse_args()
     frogs = np.random.default_rng(0).random(
@@ -220,7 +232,8 @@ def main():
                       f"{peak_memory_mib():8.0f}",
                       flush=True)
     if args.stable_widths:
-        stable_rows([int(w) for w in args.stable_widths.split(",")], args.steps, args.data)
+        stable_rows([int(w) for w in args.stable_widths.split(",")], args.steps, args.data,
+                    args.stable_networks.split(","), args.variants, ceiling)
 
 
 if __name__ == "__main__":

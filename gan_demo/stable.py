@@ -7,8 +7,8 @@ what it has shown so far):
 * the frogs in [-1, 1], the range of the generator's tanh (the tutorial feeds [0, 1], so a
   generator pixel can never be as dark as it is bright);
 * the tutorial's AdaDelta still (Adam measured worse here);
-* a larger batch and narrower networks than the tutorial's (:class:`StableRecipe` holds every
-  setting), so a CPU trains on many times more images in the same time;
+* a larger batch and narrower networks than the tutorial's, or DCGAN's (stable_networks.py):
+  :class:`StableRecipe` holds every setting; a CPU trains on many more images in the same time;
 * DiffAugment: the same random colour change, shift and cutout on real and fake images in both
   steps, so the discriminator cannot simply memorise 5,000 frogs;
 * an R1 penalty (Mescheder et al. 2018) on the discriminator's gradient at real frogs, so it
@@ -30,8 +30,9 @@ import tensorflow as tf
 
 from gan_demo import program
 from gan_demo.checkpoint import RandomState, restore_variables
-from gan_demo.program import create_discriminator, create_generator, latent_dimensions
+from gan_demo.program import latent_dimensions
 from gan_demo.run import Run, TutorialLines
+from gan_demo.stable_networks import check_networks, create_discriminator, create_generator
 from kerasutil import DataUtil, step_random
 from kerasutil.augment import POLICIES, diff_augment
 from kerasutil.network import ADA_DELTA_EPSILON, ADA_DELTA_RHO
@@ -42,6 +43,7 @@ class StableRecipe:
     """The stable recipe's settings, all in one place; a checkpoint stores them all.
 
     Args:
+        networks: "tutorial", the tutorial's networks, or "dcgan" (stable_networks.py).
         width: the generator's channel count; the discriminator gets half.
         batch_size: real images per step (and as many fakes).
         optimizer: "adadelta", the tutorial's AdaDelta with CNTK's constants, or "adam".
@@ -64,6 +66,7 @@ class StableRecipe:
         True
     """
 
+    networks: str = "tutorial"
     width: int = 32
     batch_size: int = 16
     optimizer: str = "adadelta"
@@ -77,6 +80,7 @@ class StableRecipe:
     learning_rates: ClassVar[dict] = {"adadelta": program.learning_rate, "adam": 2e-4}
 
     def __post_init__(self):
+        check_networks(self.networks)
         if self.optimizer not in self.learning_rates:
             raise ValueError(f"optimizer must be 'adam' or 'adadelta', got {self.optimizer!r}")
         if self.learning_rate is not None and not self.learning_rate > 0:
@@ -106,6 +110,8 @@ class StableRecipe:
     @classmethod
     def from_settings(cls, settings):
         """The recipe :meth:`settings` wrote, ignoring other keys (KeyError if one is missing)."""
+        # checkpoints written before the choice of networks trained the tutorial's
+        settings = {"networks": "tutorial", **settings}
         given = {item.name: settings[item.name] for item in fields(cls)}
         return cls(**{**given, "augment": tuple(given["augment"])})
 
@@ -137,11 +143,11 @@ class StableGan:
         if width is not None:
             recipe = replace(recipe, width=width)
         self.recipe = recipe
-        self.generator = create_generator(recipe.width)
-        self.discriminator = create_discriminator(recipe.width)
+        self.generator = create_generator(recipe.networks, recipe.width)
+        self.discriminator = create_discriminator(recipe.networks, recipe.width)
         # the same weights up to the sigmoid: the losses take logits
         self.critic = keras.Model(self.discriminator.input, self.discriminator.layers[-1].input)
-        self.average = create_generator(recipe.width)
+        self.average = create_generator(recipe.networks, recipe.width)
         for mine, theirs in zip(self.average.variables, self.generator.variables):
             mine.assign(theirs)
         # what the tools sample from: the average, mapped to save_image's [0, 1]
@@ -228,11 +234,11 @@ class StableGan:
 
     def _update_average(self):
         # warm-up: early on the average follows the generator closely, or its samples would
-        # stay near the random initial weights for thousands of steps
+        # stay near the random initial weights for thousands of steps; every variable, so
+        # batch normalisation's running statistics are averaged as the weights are
         step = tf.cast(self.generator_learner.iterations, tf.float32)
         decay = tf.minimum(self.recipe.ema_decay, (1 + step) / (10 + step))
-        for mine, theirs in zip(self.average.trainable_variables,
-                                self.generator.trainable_variables):
+        for mine, theirs in zip(self.average.variables, self.generator.variables):
             mine.assign(decay * mine + (1 - decay) * theirs)
 
 
@@ -282,7 +288,8 @@ def main(data="frog_pictures.zip", epochs=program.num_epochs, batch_size=None, o
 
 def load_sampler(checkpoint, path):
     """The average generator of a stable-recipe checkpoint, with outputs in [0, 1]."""
-    average = create_generator(checkpoint["settings"]["width"])
+    recipe = StableRecipe.from_settings(checkpoint["settings"])
+    average = create_generator(recipe.networks, recipe.width)
     restore_variables(checkpoint, "average", average, path)
     return to_pixel_range(average)
 

@@ -137,6 +137,21 @@ class Variable:
             raise ValueError(f"dropout: rate must be in [0, 1), got {rate!r}")
         return self._then(keras.layers.Dropout(rate))
 
+    def batch_normalization(self, momentum=0.9, activation=None):
+        """Add a BatchNormalization layer, then ``activation`` (CNTKLib.BatchNormalization).
+
+        Args:
+            momentum: how much of its running mean and variance a batch keeps; 0.9 follows
+                the last ten or so batches (PyTorch's 0.1 and DCGAN's; Keras's own is 0.99).
+            activation: applied after the normalisation, as DCGAN does.
+
+        Raises:
+            ValueError: if momentum is not in [0, 1).
+        """
+        if not 0 <= momentum < 1:
+            raise ValueError(f"batch_normalization: momentum must be in [0, 1), got {momentum!r}")
+        return self._then(keras.layers.BatchNormalization(momentum=momentum), activation)
+
     def to_network(self, name=None):
         """Finish the chain: a :class:`~kerasutil.network.Network` from the input to here."""
         return Network(inputs=self.inputs, outputs=self.tensor, name=name)

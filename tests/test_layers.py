@@ -121,6 +121,20 @@ def test_convolution_without_bias_and_padding():
     assert network.count_params() == 3 * 3 * 2 * 5
 
 
+def test_batch_normalization_normalises_with_momentum_0_9_then_applies_its_activation():
+    network = input_variable((2, 2, 3)).batch_normalization(activation="relu").to_network()
+    normalisation, activation = network.layers[1:]
+    assert isinstance(normalisation, keras.layers.BatchNormalization)
+    assert normalisation.momentum == 0.9 and normalisation.count_params() == 4 * 3
+    assert activation.get_config()["activation"] == "relu"
+    images = np.random.default_rng(0).normal(5, 3, (8, 2, 2, 3)).astype(np.float32)
+    normalised = np.asarray(normalisation(images, training=True))
+    assert np.allclose(normalised.mean(axis=(0, 1, 2)), 0, atol=1e-5)
+    assert np.allclose(normalised.std(axis=(0, 1, 2)), 1, atol=1e-2)
+    # one training batch moves the running mean a tenth of the way from 0 to the batch's
+    assert np.allclose(normalisation.moving_mean, 0.1 * images.mean(axis=(0, 1, 2)), atol=1e-5)
+
+
 def test_convolution_transpose_reaches_an_output_shape_that_needs_output_padding():
     variable = input_variable((5, 5, 1))
     network = variable.convolution_transpose((3, 3), 2, strides=(2, 2), output_shape=(12, 12),
@@ -140,6 +154,8 @@ def test_convolution_transpose_refuses_an_unreachable_output_shape():
     (lambda: leaky_relu(-0.1), "leaky_relu: alpha must be a number >= 0, got -0.1"),
     (lambda: input_variable((4, 4, 1)).dropout(1.0), r"dropout: rate must be in \[0, 1\)"),
     (lambda: input_variable((0, 3)), "input_variable: shape must be positive ints"),
+    (lambda: input_variable((4, 4, 1)).batch_normalization(momentum=1.0),
+     r"batch_normalization: momentum must be in \[0, 1\), got 1.0"),
     (lambda: input_variable((8, 8, 1)).convolution2d(2, (3, 3, 3)),
      "filter_shape must be a positive int or two positive ints"),
 ])

@@ -44,3 +44,60 @@ def test_results_go_by_default_to_the_file_the_docs_cite(capsys):
     assert "[benchmarks/results/quality.jsonl]" in " ".join(capsys.readouterr().out.split())
     assert Path(quality.DEFAULT_RESULTS).resolve() == \
         SCRIPT.parent / "results" / "quality.jsonl"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, SCRIPT.parent / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_budget_draws_each_curve_snapshot_once_and_does_not_count_its_time(monkeypatch):
+    quality = load("quality")
+    now = [0.0]
+    monkeypatch.setattr(quality.time, "perf_counter", lambda: now[0])
+    taken = []
+
+    def snapshot(sampler, minutes, steps, seconds):
+        taken.append((sampler, minutes, steps, seconds))
+        now[0] += 500  # drawing 5,000 samples takes a while: the clock must not count it
+
+    budget = quality.Budget(seconds=600, marks=(5, 2), snapshot=snapshot)
+    ticks = 0
+    while not budget.tick("sampler"):
+        now[0] += 30  # a 30-second step
+        ticks += 1
+    # minutes 2 and 5 of training fall after steps 4 and 10; the budget ends at 600 s of steps
+    assert taken == [("sampler", 2, 5, 120.0), ("sampler", 5, 11, 300.0)]
+    assert (budget.steps, ticks, budget.elapsed) == (21, 20, 600.0)
+
+
+def test_a_step_budget_stops_after_that_many_steps():
+    budget = load("quality").Budget(steps=3)
+    assert [budget.tick(None) for _ in range(3)] == [False, False, True]
+
+
+@pytest.mark.parametrize("text", ["", "5,x", "0,5", "-1"])
+def test_curve_minutes_must_be_positive_numbers(text, capsys):
+    with pytest.raises(SystemExit):
+        load("quality")._parser().parse_args(["--curve", text])
+    assert "minutes must be numbers > 0, e.g. 5,10; got" in capsys.readouterr().err
+
+
+def test_the_curve_averages_seeds_per_recipe_and_minute_and_keeps_the_floor():
+    lines = [
+        {"run": "real frogs 2,500 vs 2,500", "fid": 18.5},
+        {"run": "a", "recipe": "stable", "minutes": 5.0, "count": 5000, "fid": 150.0},
+        {"run": "b", "recipe": "stable", "minutes": 4.9, "count": 5000, "fid": 170.0},
+        {"run": "c", "recipe": "stable", "minutes": 30.1, "count": 5000, "fid": 80.0},
+        {"run": "c-raw", "recipe": "stable", "minutes": 30.1, "count": 5000, "fid": 99.0},
+        {"run": "d", "recipe": "stable", "minutes": 10.0, "count": 1000, "fid": 1.0},  # 1k: off
+        {"run": "e", "recipe": "tutorial", "minutes": 30.0, "count": 5000, "fid": 261.8},
+        {"run": "f", "recipe": "tutorial", "minutes": 10.0, "count": 5000, "fid": None},
+        {"run": "old line without minutes", "count": 5000, "fid": 113.8},
+    ]
+    points, floor = load("quality_curve").curve_points(lines)
+    assert floor == 18.5
+    assert points == {"stable": [(5, 160.0, 150.0, 170.0, 2), (30, 80.0, 80.0, 80.0, 1)],
+                      "tutorial": [(30, 261.8, 261.8, 261.8, 1)]}

@@ -16,8 +16,8 @@ SPEED = Path(__file__).resolve().parents[1] / "benchmarks" / "speed.py"
 def test_speed_prints_a_row_for_each_loop_with_the_ratio_to_naive(frog_zip):
     result = subprocess.run(
         [sys.executable, str(SPEED), "--steps", "2", "--widths", "8", "--batches", "2",
-         "--variants", "--stable-widths", "8,4", "--data", str(frog_zip)],
-        capture_output=True, text=True, timeout=600)
+         "--variants", "--stable-widths", "8", "--stable-networks", "tutorial,dcgan", "--data",
+         str(frog_zip)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()
     assert re.match(r"fp32 ceiling \(2048\^2 matmul\): \d+ GFLOP/s", lines[0])
@@ -31,9 +31,13 @@ def test_speed_prints_a_row_for_each_loop_with_the_ratio_to_naive(frog_zip):
     assert all(float(row[3]) > 0 for row in rows)
     batch = StableRecipe.batch_size
     assert lines[7:9] == [f"stable recipe (stable.main), batch {batch}:",
-                          "width  ms/step  steps/s  images/s"]
+                          "networks width   loop  ms/step  steps/s  images/s  GFLOP/s % ceil"]
     stable_rows = [line.split() for line in lines[9:]]
-    assert [row[0] for row in stable_rows] == ["8", "4"]
-    for _, ms, steps_per_second, images in stable_rows:
+    # each networks, with and without XLA (--variants has xla)
+    assert [row[:3] for row in stable_rows] == [
+        ["tutorial", "8", "ours"], ["tutorial", "8", "xla"], ["dcgan", "8", "ours"],
+        ["dcgan", "8", "xla"]]
+    for _, _, _, ms, steps_per_second, images, gflops, _ in stable_rows:
         assert float(steps_per_second) == pytest.approx(1000 / float(ms), rel=0.02)
         assert int(images) == pytest.approx(2 * batch * float(steps_per_second), abs=1)
+        assert float(gflops) > 0
