@@ -90,17 +90,16 @@ class BudgetRun(Run):
         return self.budget.tick(self.generator)
 
 
-def train_tutorial(args, budget):
-    batch = args.batch or program.batch_size
+def train_tutorial(args, budget, batch):
     generator, _ = program.main(data=args.data, epochs=10 ** 9, batch_size=batch,
                                 output=os.path.join(args.out, "tutorial_pngs"), seed=args.seed,
                                 width=args.width, save_every=10 ** 9, run=BudgetRun(budget))
-    return generator, batch
+    return generator
 
 
-def train_stable(args, budget, frogs):
+def train_stable(args, budget, frogs, batch):
     recipe = StableRecipe(
-        networks=args.networks, width=args.width, batch_size=args.batch or StableRecipe.batch_size,
+        networks=args.networks, width=args.width, batch_size=batch,
         optimizer=args.optimizer, learning_rate=args.lr,
         augment=() if args.no_augment else args.augment,
         ema_decay=0.0 if args.no_ema else args.ema, r1_gamma=args.r1)
@@ -108,7 +107,7 @@ def train_stable(args, budget, frogs):
     budget.began = time.perf_counter()  # the clock starts with the first step
     while not budget.tick(gan.sampler):
         gan.train_step()
-    return gan, recipe.batch_size
+    return gan
 
 
 def score(fake, real, fid, pairs_path=None):
@@ -203,9 +202,9 @@ def main():
                     snapshot)
     samplers = {}
     if args.recipe == "tutorial":
-        samplers[""], batch = train_tutorial(args, budget)
+        samplers[""] = train_tutorial(args, budget, batch)
     else:
-        gan, batch = train_stable(args, budget, frogs)
+        gan = train_stable(args, budget, frogs, batch)
         samplers[""] = gan.sampler
         if not (args.no_ema or args.no_raw):  # the average's ablation: the raw generator
             samplers["-raw"] = to_pixel_range(gan.generator)

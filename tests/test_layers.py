@@ -8,12 +8,7 @@ import pytest
 
 from gan_demo.program import create_discriminator, create_generator
 from kerasutil import input_variable, leaky_relu
-
-
-def layer_table(network):
-    """(layer type, output shape without batch, parameter count) for every layer after the input."""
-    return [(type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params())
-            for layer in network.layers[1:]]
+from tests.layer_tables import layer_table
 
 
 @pytest.fixture(scope="module")

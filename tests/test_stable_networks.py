@@ -9,11 +9,7 @@ import pytest
 from gan_demo import stable
 from gan_demo.stable import StableGan, StableRecipe
 from gan_demo.stable_networks import create_discriminator, create_generator
-
-
-def layer_table(network):
-    return [(type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params())
-            for layer in network.layers[1:]]
+from tests.layer_tables import layer_table
 
 
 def test_the_dcgan_generator_starts_at_4x4_and_doubles_three_times():
