@@ -142,6 +142,14 @@ def test_the_cache_key_names_the_onnxruntime_extractor(monkeypatch):
         old_key, old_image_keys = inception.pixels_key(images), inception._image_keys(images)
     assert new_key != old_key
     assert not (inception._image_keys(images) == old_image_keys).all(axis=1).any()
+    # the graph's version sits past the 64th character: it changes every image's key as well
+    assert len(inception.EXTRACTOR) > 64
+    with monkeypatch.context() as patch:
+        patch.setattr(inception, "EXTRACTOR", inception.EXTRACTOR.replace(" v2", " v1"))
+        assert inception.EXTRACTOR.endswith(" v1")
+        v1_key, v1_image_keys = inception.pixels_key(images), inception._image_keys(images)
+    assert new_key != v1_key
+    assert not (inception._image_keys(images) == v1_image_keys).all(axis=1).any()
 
 
 def test_inception_features_refuse_anything_but_uint8_rgb():

@@ -152,9 +152,11 @@ def cache_folder():
 
 def _image_keys(pixels):
     """A 16-byte digest of each image and the extractor: uint8 (n, 16)."""
-    salt = EXTRACTOR.encode()
+    # blake2b takes a key of at most 64 bytes, so the key is a digest of the whole EXTRACTOR: a
+    # change past its 64th character (the graph's version) must change every image's key too
+    salt = hashlib.sha256(EXTRACTOR.encode()).digest()
     return np.array([np.frombuffer(hashlib.blake2b(image.tobytes(), digest_size=16,
-                                                   key=salt[:64]).digest(), np.uint8)
+                                                   key=salt).digest(), np.uint8)
                      for image in np.ascontiguousarray(pixels)]).reshape(len(pixels), 16)
 
 
