@@ -136,7 +136,7 @@ def resize_matrix(size_in, size_out):
         >>> resize_matrix(2, 4).tolist()
         [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0], [0.0, 1.0]]
     """
-    if size_in == size_out:  # nv_bilinear is skipped then, as before issue 15
+    if size_in == size_out:  # exact at 299x299, where extract_feats skips nv_bilinear
         return np.eye(size_in, dtype=np.float32)
     out = np.arange(size_out, dtype=np.float64)
     grid = (2 * out + 1) / size_out - 1 + 1 / size_in - 1 / size_out
