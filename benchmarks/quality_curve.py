@@ -6,9 +6,9 @@
     python benchmarks/quality_curve.py benchmarks/results/quality.jsonl
 
 Every scored line with "recipe" and "minutes" (quality.py writes both) is a point; lines of one
-recipe at the same minutes (several seeds) are drawn as their mean with a bar from the lowest to
-the highest. The real-vs-real floor (the last --floor line) is a dashed line. Needs matplotlib
-(pip install matplotlib), which only this script uses.
+recipe at the same minutes (several seeds, or runs) are drawn as their mean with a bar from the
+lowest to the highest. The real-vs-real floor (the last --floor line) is a dashed line. Needs
+matplotlib (pip install matplotlib), which only this script uses.
 """
 
 import argparse
@@ -22,7 +22,7 @@ DEFAULT_OUTPUT = os.path.join(HERE, "..", "docs", "quality_curve.png")
 
 
 def curve_points(lines):
-    """{recipe: [(minutes, mean FID, lowest, highest, seeds)]} and the floor's FID (or None)."""
+    """{recipe: [(minutes, mean FID, lowest, highest, runs)]} and the floor's FID (or None)."""
     groups, floor = defaultdict(list), None
     for line in lines:
         if line.get("fid") is None:
@@ -45,11 +45,10 @@ def draw(points, floor, output):
 
     figure, axes = pyplot.subplots(figsize=(7, 4.2), dpi=110)
     for recipe, rows in points.items():
-        minutes, mean, low, high, seeds = zip(*rows)
+        minutes, mean, low, high, runs = zip(*rows)
         axes.errorbar(minutes, mean, yerr=[[m - lo for m, lo in zip(mean, low)],
                                            [hi - m for m, hi in zip(mean, high)]],
-                      marker="o", capsize=3, label=f"{recipe} ({max(seeds)} seed"
-                      f"{'s' if max(seeds) > 1 else ''})")
+                      marker="o", capsize=3, label=_label(recipe, max(runs)))
     if floor is not None:
         axes.axhline(floor, linestyle="--", color="grey",
                      label=f"real frogs against real frogs ({floor:.1f})")
@@ -60,6 +59,11 @@ def draw(points, floor, output):
     axes.legend()
     figure.tight_layout()
     figure.savefig(output)
+
+
+def _label(recipe, runs):
+    return f"{recipe} (bars: lowest to highest of up to {runs} runs)" if runs > 1 \
+        else f"{recipe} (1 run)"
 
 
 def main():
@@ -80,9 +84,9 @@ def main():
     except ImportError:
         sys.exit("error: drawing the curve needs matplotlib: pip install matplotlib")
     for recipe, rows in points.items():
-        for minutes, mean, low, high, seeds in rows:
+        for minutes, mean, low, high, runs in rows:
             print(f"{recipe:>30} {minutes:4d} min  FID {mean:6.1f} "
-                  f"(lowest {low:.1f}, highest {high:.1f}, {seeds} seed{'s' * (seeds > 1)})")
+                  f"(lowest {low:.1f}, highest {high:.1f}, {runs} run{'s' * (runs > 1)})")
     print(f"wrote {args.output}")
 
 

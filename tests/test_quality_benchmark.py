@@ -101,3 +101,9 @@ def test_the_curve_averages_seeds_per_recipe_and_minute_and_keeps_the_floor():
     assert floor == 18.5
     assert points == {"stable": [(5, 160.0, 150.0, 170.0, 2), (30, 80.0, 80.0, 80.0, 1)],
                       "tutorial": [(30, 261.8, 261.8, 261.8, 1)]}
+
+
+def test_the_curve_legend_counts_runs_not_seeds():
+    label = load("quality_curve")._label
+    assert label("stable", 1) == "stable (1 run)"
+    assert label("stable", 4) == "stable (bars: lowest to highest of up to 4 runs)"
