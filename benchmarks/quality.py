@@ -100,6 +100,7 @@ def train_tutorial(args, budget, batch):
 def train_stable(args, budget, frogs, batch):
     recipe = StableRecipe(
         networks=args.networks, width=args.width, batch_size=batch,
+        discriminator_width=args.discriminator_width, loss=args.loss,
         optimizer=args.optimizer, learning_rate=args.lr,
         augment=() if args.no_augment else args.augment,
         ema_decay=0.0 if args.no_ema else args.ema, r1_gamma=args.r1)
@@ -127,6 +128,9 @@ def _parser():
     parser.add_argument("--width", type=int, default=None,
                         help=f"generator channels [{program.tutorial_width} tutorial, "
                              f"{StableRecipe.width} stable]")
+    parser.add_argument("--discriminator-width", type=int, default=None,
+                        help="the discriminator's width, if not the generator's")
+    parser.add_argument("--loss", choices=StableRecipe.losses, default=StableRecipe.loss)
     parser.add_argument("--batch", type=int, default=None,
                         help=f"[{program.batch_size} tutorial, {StableRecipe.batch_size} stable]")
     parser.add_argument("--optimizer", choices=("adam", "adadelta"),
@@ -303,6 +307,10 @@ def _run_name(args):
     if args.recipe == "stable":
         if args.networks != StableRecipe.networks:
             parts.append(args.networks)
+        if args.discriminator_width:
+            parts.append(f"dw{args.discriminator_width}")
+        if args.loss != StableRecipe.loss:
+            parts.append(args.loss)
         if args.xla:
             parts.append("xla")
         if args.optimizer != StableRecipe.optimizer:

@@ -22,8 +22,7 @@ discriminator, and updates the average. Nothing goes back and forth through NumP
 """
 
 import os
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import ClassVar
+from dataclasses import replace
 
 import keras
 import tensorflow as tf
@@ -32,88 +31,10 @@ from gan_demo import program
 from gan_demo.checkpoint import RandomState, restore_variables
 from gan_demo.program import latent_dimensions
 from gan_demo.run import Run, TutorialLines
-from gan_demo.stable_networks import check_networks, create_discriminator, create_generator
+from gan_demo.stable_networks import create_discriminator, create_generator
+from gan_demo.stable_recipe import StableRecipe
 from kerasutil import DataUtil, step_random
-from kerasutil.augment import POLICIES, diff_augment
-from kerasutil.network import ADA_DELTA_EPSILON, ADA_DELTA_RHO
-
-
-@dataclass(frozen=True)
-class StableRecipe:
-    """The stable recipe's settings, all in one place; a checkpoint stores them all.
-
-    Args:
-        networks: "tutorial", the tutorial's networks, or "dcgan" (stable_networks.py).
-        width: the generator's channel count; the discriminator gets half.
-        batch_size: real images per step (and as many fakes).
-        optimizer: "adadelta", the tutorial's AdaDelta with CNTK's constants, or "adam".
-            AdaDelta measured better: FID 312 against Adam's 411 after the same 30 minutes
-            (benchmarks/results/quality-2026-11-29.jsonl).
-        learning_rate: both networks' learning rate; None takes the optimizer's own from
-            ``learning_rates``: the tutorial's for AdaDelta.
-        beta_1: Adam's first-moment decay (AdaDelta ignores it).
-        augment: the DiffAugment operations, () for none.
-        ema_decay: the generator average's decay; 0 samples the raw generator.
-        r1_gamma: weight of the R1 penalty on the discriminator's gradient at real frogs; 0 for
-            none. After the same 30 minutes, FID (5k) 113.8 at 4, 140.3 at 1 and 145.8 without
-            it (benchmarks/results/quality-2026-11-29-quiet.jsonl).
-        r1_interval: lazy regularisation (StyleGAN2): the penalty every this many steps,
-            this many times as heavy.
-
-    Example:
-        >>> recipe = StableRecipe(r1_gamma=1.0)
-        >>> StableRecipe.from_settings(recipe.settings()) == recipe
-        True
-    """
-
-    networks: str = "tutorial"
-    width: int = 32
-    batch_size: int = 16
-    optimizer: str = "adadelta"
-    learning_rate: float | None = None
-    beta_1: float = 0.5
-    augment: tuple = field(default=POLICIES)
-    ema_decay: float = 0.999
-    r1_gamma: float = 4.0
-    r1_interval: int = 16
-
-    learning_rates: ClassVar[dict] = {"adadelta": program.learning_rate, "adam": 2e-4}
-
-    def __post_init__(self):
-        check_networks(self.networks)
-        if self.optimizer not in self.learning_rates:
-            raise ValueError(f"optimizer must be 'adam' or 'adadelta', got {self.optimizer!r}")
-        if self.learning_rate is not None and not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
-        if not self.r1_gamma >= 0:
-            raise ValueError(f"r1_gamma must be >= 0, got {self.r1_gamma!r}")
-        if not 0 <= self.ema_decay < 1:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay!r}")
-        for name, value in (("width", self.width), ("batch_size", self.batch_size),
-                            ("r1_interval", self.r1_interval)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-    def learner(self):
-        """A new optimizer for one network."""
-        # Keras 3 refuses an integer learning rate, so the tutorial's 1 must arrive as 1.0
-        rate = float(self.learning_rate or self.learning_rates[self.optimizer])
-        if self.optimizer == "adadelta":
-            return keras.optimizers.Adadelta(learning_rate=rate, rho=ADA_DELTA_RHO,
-                                             epsilon=ADA_DELTA_EPSILON)
-        return keras.optimizers.Adam(learning_rate=rate, beta_1=self.beta_1)
-
-    def settings(self):
-        """The recipe as JSON-able settings, for a checkpoint."""
-        return {**asdict(self), "augment": list(self.augment)}
-
-    @classmethod
-    def from_settings(cls, settings):
-        """The recipe :meth:`settings` wrote, ignoring other keys (KeyError if one is missing)."""
-        # checkpoints written before the choice of networks trained the tutorial's
-        settings = {"networks": "tutorial", **settings}
-        given = {item.name: settings[item.name] for item in fields(cls)}
-        return cls(**{**given, "augment": tuple(given["augment"])})
+from kerasutil.augment import diff_augment
 
 
 class StableGan:
@@ -144,7 +65,8 @@ class StableGan:
             recipe = replace(recipe, width=width)
         self.recipe = recipe
         self.generator = create_generator(recipe.networks, recipe.width)
-        self.discriminator = create_discriminator(recipe.networks, recipe.width)
+        self.discriminator = create_discriminator(recipe.networks,
+                                                  recipe.discriminator_width or recipe.width)
         # the same weights up to the sigmoid: the losses take logits
         self.critic = keras.Model(self.discriminator.input, self.discriminator.layers[-1].input)
         self.average = create_generator(recipe.networks, recipe.width)
@@ -193,14 +115,26 @@ class StableGan:
         with tf.GradientTape() as tape:
             logits = self._float32(
                 self.critic(self._augment(tf.concat([fake, real], 0)), training=True))
-            fake_logits, real_logits = logits[:batch], logits[batch:]
-            # cross-entropy: -log(sigmoid(l)) = softplus(-l); -log(1 - sigmoid(l)) = softplus(l)
-            loss = (tf.reduce_mean(tf.nn.softplus(-fake_logits))
-                    + tf.reduce_mean(tf.nn.softplus(real_logits))) / 2
+            loss = self._discriminator_loss(logits[:batch], logits[batch:])
             total = loss + self._r1_penalty(real) if self.recipe.r1_gamma else loss
         variables = self.discriminator.trainable_variables
         self.discriminator_learner.apply_gradients(zip(tape.gradient(total, variables), variables))
         return loss
+
+    def _discriminator_loss(self, fake_logits, real_logits):
+        """How far the critic is from calling fakes fake (high logits) and frogs real (low)."""
+        if self.recipe.loss == "hinge":
+            return (tf.reduce_mean(tf.nn.relu(1 - fake_logits))
+                    + tf.reduce_mean(tf.nn.relu(1 + real_logits))) / 2
+        # cross-entropy: -log(sigmoid(l)) = softplus(-l); -log(1 - sigmoid(l)) = softplus(l)
+        return (tf.reduce_mean(tf.nn.softplus(-fake_logits))
+                + tf.reduce_mean(tf.nn.softplus(real_logits))) / 2
+
+    def _generator_loss(self, fake_logits):
+        """How far the critic is from calling the generator's fakes real."""
+        if self.recipe.loss == "hinge":
+            return tf.reduce_mean(fake_logits)
+        return tf.reduce_mean(tf.nn.softplus(fake_logits))
 
     def _r1_penalty(self, real):
         """gamma/2 times the squared gradient of the critic at (augmented) real frogs, on every
@@ -226,7 +160,7 @@ class StableGan:
         with tf.GradientTape() as tape:
             fake = self._float32(self.generator(latent, training=True))
             logits = self._float32(self.critic(self._augment(fake), training=True))
-            loss = tf.reduce_mean(tf.nn.softplus(logits))
+            loss = self._generator_loss(logits)
         variables = self.generator.trainable_variables
         self.generator_learner.apply_gradients(zip(tape.gradient(loss, variables), variables))
         self._update_average()

@@ -134,6 +134,24 @@ def test_the_r1_penalty_is_half_gamma_times_the_squared_input_gradient_every_16t
     assert float(gan._r1_penalty(real)) == 0.0
 
 
+def test_the_losses_are_the_tutorials_cross_entropies_or_the_hinge():
+    fake, real = tf.constant([2.0, 0.0]), tf.constant([-2.0, 0.0])
+    logistic, hinge = make_gan(), make_gan(loss="hinge")
+    assert StableRecipe().loss == "logistic"
+    # fakes should score high (label 1, "fake"), frogs low; a logit of 0 is a coin toss
+    def softplus(logits):
+        return np.log1p(np.exp(logits)).mean()
+
+    assert float(logistic._discriminator_loss(fake, real)) == pytest.approx(
+        (softplus([-2.0, 0.0]) + softplus([-2.0, 0.0])) / 2)
+    assert float(logistic._generator_loss(fake)) == pytest.approx(softplus([2.0, 0.0]))
+    # the hinge: only the two logits within the margin of 1 count, each at 1
+    assert float(hinge._discriminator_loss(fake, real)) == pytest.approx((0.5 + 0.5) / 2)
+    assert float(hinge._generator_loss(fake)) == pytest.approx(1.0)
+    for _ in range(2):
+        assert all(np.isfinite(float(loss)) for loss in hinge.train_step())
+
+
 def test_the_r1_penalty_is_on_by_default_at_gamma_4():
     # FID (5k) 113.8 at 4, 140.3 at 1, 145.8 without it, after 30 minutes
     assert StableRecipe().r1_gamma == 4.0
@@ -157,6 +175,8 @@ def test_the_r1_penalty_changes_the_discriminator_step_only_when_asked():
     ({"width": 0}, "width must be a positive int, got 0"),
     ({"batch_size": 2.5}, "batch_size must be a positive int, got 2.5"),
     ({"r1_interval": 0}, "r1_interval must be a positive int, got 0"),
+    ({"loss": "wasserstein"}, "loss must be 'logistic' or 'hinge', got 'wasserstein'"),
+    ({"discriminator_width": 0}, "discriminator_width must be a positive int or None, got 0"),
 ])
 def test_a_bad_recipe_is_refused(wrong, message):
     with pytest.raises(ValueError, match=f"^{message}$"):
@@ -245,8 +265,9 @@ def test_a_stopped_and_resumed_stable_run_equals_an_unbroken_one(stable_runs):
     # the whole recipe, so that --resume trains on exactly as the run started
     assert saved["settings"] == {
         "format": 2, "recipe": "stable", "width": 8, "batch_size": 4, "latent_dimensions": 32,
-        "precision": "float32", "networks": "tutorial", "optimizer": "adadelta",
-        "learning_rate": None, "beta_1": 0.5, "augment": ["color", "translation", "cutout"],
+        "precision": "float32", "networks": "tutorial", "discriminator_width": None,
+        "optimizer": "adadelta", "learning_rate": None, "beta_1": 0.5, "loss": "logistic",
+        "augment": ["color", "translation", "cutout"],
         "ema_decay": 0.999, "r1_gamma": 1.0, "r1_interval": 4}
     unbroken = read_checkpoint(whole / "checkpoint.npz")
     for key in ("average/0", "random/0", "gan_learner/0", "discriminator/0"):

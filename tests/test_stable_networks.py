@@ -109,6 +109,30 @@ def test_a_checkpoint_from_before_the_choice_of_networks_trained_the_tutorials()
     assert StableRecipe.from_settings({**settings, "networks": "dcgan"}).networks == "dcgan"
 
 
+def test_the_discriminator_can_be_wider_than_the_generator():
+    gan = make_dcgan(discriminator_width=16)
+    assert [layer.filters for layer in gan.discriminator.layers
+            if isinstance(layer, keras.layers.Conv2D)] == [8, 16, 32]
+    assert gan.generator.count_params() == create_generator("dcgan", 8).count_params()
+    assert gan.critic.count_params() == create_discriminator("dcgan", 16).count_params()
+    d_loss, g_loss = (float(x) for x in gan.train_step())
+    assert 0.3 < d_loss < 1.2 and 0.3 < g_loss < 1.2
+
+
+def test_a_checkpoint_from_before_the_discriminators_own_width_kept_the_generators():
+    settings = json.loads(json.dumps(StableRecipe(width=8, discriminator_width=16).settings()))
+    assert StableRecipe.from_settings(settings).discriminator_width == 16
+    del settings["discriminator_width"]
+    assert StableRecipe.from_settings(settings).discriminator_width is None
+
+
+def test_a_checkpoint_from_before_the_choice_of_loss_trained_with_cross_entropies():
+    settings = json.loads(json.dumps(StableRecipe(width=8, loss="hinge").settings()))
+    assert StableRecipe.from_settings(settings).loss == "hinge"
+    del settings["loss"]
+    assert StableRecipe.from_settings(settings).loss == "logistic"
+
+
 def test_load_sampler_rebuilds_the_networks_the_checkpoint_names(tmp_path):
     gan = make_dcgan()
     gan.train_step()

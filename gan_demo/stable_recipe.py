@@ -1,0 +1,107 @@
+"""The stable recipe's settings, all in one place (stable.py trains with them)."""
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import ClassVar
+
+import keras
+
+from gan_demo import program
+from gan_demo.stable_networks import check_networks
+from kerasutil.augment import POLICIES
+from kerasutil.network import ADA_DELTA_EPSILON, ADA_DELTA_RHO
+
+
+@dataclass(frozen=True)
+class StableRecipe:
+    """The stable recipe's settings, all in one place; a checkpoint stores them all.
+
+    Args:
+        networks: "tutorial", the tutorial's networks, or "dcgan" (stable_networks.py).
+        width: the generator's channel count; the discriminator gets half.
+        discriminator_width: the width the discriminator is built at, when it should differ
+            from the generator's (stable_networks.py says what width means for each); None
+            for ``width``. Twice the width halved DCGAN's steps in a 10-minute screen.
+        batch_size: real images per step (and as many fakes).
+        optimizer: "adadelta", the tutorial's AdaDelta with CNTK's constants, or "adam".
+            AdaDelta measured better: FID 312 against Adam's 411 after the same 30 minutes
+            (benchmarks/results/quality-2026-11-29.jsonl).
+        learning_rate: both networks' learning rate; None takes the optimizer's own from
+            ``learning_rates``: the tutorial's for AdaDelta.
+        beta_1: Adam's first-moment decay (AdaDelta ignores it).
+        loss: "logistic", the tutorial's cross-entropies (on logits, so the generator's does
+            not saturate), or "hinge" (Lim & Ye 2017; SNGAN's and BigGAN's): the
+            discriminator is only pushed while a picture sits within a margin of 1 of the
+            wrong side, so it stops sharpening what it already tells apart. A 10-minute
+            screen scored it worse (docs/stable-recipe.md).
+        augment: the DiffAugment operations, () for none.
+        ema_decay: the generator average's decay; 0 samples the raw generator.
+        r1_gamma: weight of the R1 penalty on the discriminator's gradient at real frogs; 0 for
+            none. After the same 30 minutes, FID (5k) 113.8 at 4, 140.3 at 1 and 145.8 without
+            it (benchmarks/results/quality-2026-11-29-quiet.jsonl).
+        r1_interval: lazy regularisation (StyleGAN2): the penalty every this many steps,
+            this many times as heavy.
+
+    Example:
+        >>> recipe = StableRecipe(r1_gamma=1.0)
+        >>> StableRecipe.from_settings(recipe.settings()) == recipe
+        True
+    """
+
+    networks: str = "tutorial"
+    width: int = 32
+    discriminator_width: int | None = None
+    batch_size: int = 16
+    optimizer: str = "adadelta"
+    learning_rate: float | None = None
+    beta_1: float = 0.5
+    loss: str = "logistic"
+    augment: tuple = field(default=POLICIES)
+    ema_decay: float = 0.999
+    r1_gamma: float = 4.0
+    r1_interval: int = 16
+
+    learning_rates: ClassVar[dict] = {"adadelta": program.learning_rate, "adam": 2e-4}
+    losses: ClassVar[tuple] = ("logistic", "hinge")
+
+    def __post_init__(self):
+        check_networks(self.networks)
+        if self.optimizer not in self.learning_rates:
+            raise ValueError(f"optimizer must be 'adam' or 'adadelta', got {self.optimizer!r}")
+        if self.loss not in self.losses:
+            raise ValueError(f"loss must be 'logistic' or 'hinge', got {self.loss!r}")
+        if self.learning_rate is not None and not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if not self.r1_gamma >= 0:
+            raise ValueError(f"r1_gamma must be >= 0, got {self.r1_gamma!r}")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay!r}")
+        for name, value in (("width", self.width), ("batch_size", self.batch_size),
+                            ("r1_interval", self.r1_interval)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        width = self.discriminator_width
+        if width is not None and (not isinstance(width, int) or width < 1):
+            raise ValueError(f"discriminator_width must be a positive int or None, got {width!r}")
+
+    def learner(self):
+        """A new optimizer for one network."""
+        # Keras 3 refuses an integer learning rate, so the tutorial's 1 must arrive as 1.0
+        rate = float(self.learning_rate or self.learning_rates[self.optimizer])
+        if self.optimizer == "adadelta":
+            return keras.optimizers.Adadelta(learning_rate=rate, rho=ADA_DELTA_RHO,
+                                             epsilon=ADA_DELTA_EPSILON)
+        return keras.optimizers.Adam(learning_rate=rate, beta_1=self.beta_1)
+
+    def settings(self):
+        """The recipe as JSON-able settings, for a checkpoint."""
+        return {**asdict(self), "augment": list(self.augment)}
+
+    @classmethod
+    def from_settings(cls, settings):
+        """The recipe :meth:`settings` wrote, ignoring other keys (KeyError if one is missing)."""
+        # checkpoints written before the choice of networks trained the tutorial's
+        # and, before it could differ, the discriminator at the generator's width
+        settings = {"networks": "tutorial", "discriminator_width": None, "loss": "logistic",
+                    **settings}
+        given = {item.name: settings[item.name] for item in fields(cls)}
+        return cls(**{**given, "augment": tuple(given["augment"])})
