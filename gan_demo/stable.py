@@ -42,7 +42,8 @@ class StableGan:
 
     Label convention as in the tutorial: the discriminator outputs P(fake); fakes are 1, real
     frogs 0. The losses are the tutorial's binary cross-entropies, computed from the
-    discriminator's logits (the input of its sigmoid) so they cannot saturate.
+    discriminator's logits (the input of its sigmoid) so they cannot saturate, or with
+    ``StableRecipe(loss="hinge")`` the hinge on the same logits.
 
     Args:
         frogs: float32 images (count, 32, 32, 3) in [0, 1], as DataUtil loads them.
