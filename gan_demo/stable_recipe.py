@@ -99,8 +99,8 @@ class StableRecipe:
     @classmethod
     def from_settings(cls, settings):
         """The recipe :meth:`settings` wrote, ignoring other keys (KeyError if one is missing)."""
-        # checkpoints written before the choice of networks trained the tutorial's
-        # and, before it could differ, the discriminator at the generator's width
+        # checkpoints written before these settings existed trained the tutorial's networks,
+        # the discriminator at the generator's width, with cross-entropies
         settings = {"networks": "tutorial", "discriminator_width": None, "loss": "logistic",
                     **settings}
         given = {item.name: settings[item.name] for item in fields(cls)}
