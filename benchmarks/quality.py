@@ -128,8 +128,10 @@ def _parser():
     parser.add_argument("--width", type=int, default=None,
                         help=f"generator channels [{program.tutorial_width} tutorial, "
                              f"{StableRecipe.width} stable]")
-    parser.add_argument("--discriminator-width", type=int, default=None,
-                        help="the discriminator's width, if not the generator's")
+    parser.add_argument("--discriminator-width", type=int,
+                        default=StableRecipe.discriminator_width,
+                        help=f"the discriminator's width; the generator's for both at one "
+                             f"[{StableRecipe.discriminator_width} stable]")
     parser.add_argument("--loss", choices=StableRecipe.losses, default=StableRecipe.loss)
     parser.add_argument("--batch", type=int, default=None,
                         help=f"[{program.batch_size} tutorial, {StableRecipe.batch_size} stable]")
@@ -307,7 +309,7 @@ def _run_name(args):
     if args.recipe == "stable":
         if args.networks != StableRecipe.networks:
             parts.append(args.networks)
-        if args.discriminator_width:
+        if args.discriminator_width != StableRecipe.discriminator_width:
             parts.append(f"dw{args.discriminator_width}")
         if args.loss != StableRecipe.loss:
             parts.append(args.loss)

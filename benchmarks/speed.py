@@ -160,7 +160,8 @@ def stable_rows(widths, steps, data, networks, variants, ceiling):
     """The stable recipe's ms/step, images/s and GFLOP/s for each of its networks and widths,
     at its own batch size; compiled with XLA too when ``variants`` has "xla"."""
     batch = stable.StableRecipe.batch_size
-    print(f"stable recipe (stable.main), batch {batch}:")
+    print(f"stable recipe (stable.main), batch {batch}, discriminator width "
+          f"{stable.StableRecipe.discriminator_width}:")
     print(f"{'networks':>8} {'width':>5} {'loop':>6} {'ms/step':>8} {'steps/s':>8} "
           f"{'images/s':>9} {'GFLOP/s':>8} {'% ceil':>6}")
     loops = ("ours", "xla") if "xla" in variants else ("ours",)

@@ -1,14 +1,16 @@
-"""The stable recipe: the tutorial's two networks, trained the way GANs are trained today.
+"""The stable recipe: a GAN like the tutorial's, trained the way GANs are trained today.
 
-``python -m gan_demo --recipe stable`` keeps the tutorial's generator and discriminator and
-changes how they learn (benchmarks/quality.py measures each change; docs/stable-recipe.md says
-what it has shown so far):
+``python -m gan_demo --recipe stable`` trains DCGAN's generator and discriminator
+(stable_networks.py; the tutorial's own networks are an option) and changes how they learn
+(benchmarks/quality.py measures each change; docs/stable-recipe.md says what it has shown so
+far):
 
 * the frogs in [-1, 1], the range of the generator's tanh (the tutorial feeds [0, 1], so a
   generator pixel can never be as dark as it is bright);
 * the tutorial's AdaDelta still (Adam measured worse here);
-* a larger batch and narrower networks than the tutorial's, or DCGAN's (stable_networks.py):
-  :class:`StableRecipe` holds every setting; a CPU trains on many more images in the same time;
+* a larger batch, and DCGAN's networks, a generator at width 32 against a discriminator at 64,
+  far less arithmetic than the tutorial's: :class:`StableRecipe` holds every setting; a CPU
+  trains on many more images in the same time;
 * DiffAugment: the same random colour change, shift and cutout on real and fake images in both
   steps, so the discriminator cannot simply memorise 5,000 frogs;
 * an R1 penalty (Mescheder et al. 2018) on the discriminator's gradient at real frogs, so it
@@ -38,7 +40,7 @@ from kerasutil.augment import diff_augment
 
 
 class StableGan:
-    """The tutorial's networks, an average of the generator, and one compiled training step.
+    """The recipe's two networks, an average of the generator, and one compiled training step.
 
     Label convention as in the tutorial: the discriminator outputs P(fake); fakes are 1, real
     frogs 0. The losses are the tutorial's binary cross-entropies, computed from the
@@ -180,7 +182,7 @@ class StableGan:
 def main(data="frog_pictures.zip", epochs=program.num_epochs, batch_size=None, output="images",
          seed=None, width=None, save_every=program.save_every, run=None, recipe=None,
          jit_compile=False):
-    """Train the tutorial's networks with the stable recipe; program.main's loop, compiled.
+    """Train with the stable recipe; program.main's loop, with one compiled step.
 
     Args are program.main's; ``width`` and ``batch_size`` None take the recipe's, ``recipe``
     None the default :class:`StableRecipe`.

@@ -344,10 +344,13 @@ def test_a_bad_option_value_prints_one_line(args, message, work, tmp_path, frog_
     assert_refused(result, message)
 
 
-def test_an_odd_width_is_refused(work, tmp_path, frog_zip):
-    result, message = _bad_option(
-        ["--width", "15"], "--width 15 must be even: the discriminator gets half of it",
-        tmp_path, frog_zip)
+@pytest.mark.parametrize("args, message", [
+    (["--width", "15"], "--width 15 must be even: the discriminator gets half of it"),
+    (["--recipe", "stable", "--width", "15"],
+     "--width 15 must be even: DCGAN's generator ends at half of it"),
+], ids=["tutorial", "stable"])
+def test_an_odd_width_is_refused(args, message, work, tmp_path, frog_zip):
+    result, message = _bad_option(args, message, tmp_path, frog_zip)
     assert_refused(result, message)
 
 

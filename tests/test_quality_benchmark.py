@@ -107,3 +107,16 @@ def test_the_curve_legend_counts_runs_not_seeds():
     label = load("quality_curve")._label
     assert label("stable", 1) == "stable (1 run)"
     assert label("stable", 4) == "stable (bars: lowest to highest of up to 4 runs)"
+
+
+@pytest.mark.parametrize("argv, name", [
+    ([], "stable-w32-30min"),  # the recipe's own networks: a generator at 32, its critic at 64
+    (["--discriminator-width", "32"], "stable-w32-30min-dw32"),
+    (["--networks", "tutorial", "--discriminator-width", "32"], "stable-w32-30min-tutorial-dw32"),
+    (["--width", "64", "--loss", "hinge", "--xla"], "stable-w64-30min-hinge-xla"),
+])
+def test_a_run_is_named_by_what_it_changes_in_the_recipe(argv, name):
+    quality = load("quality")
+    args = quality._parser().parse_args(["--minutes", "30", *argv])
+    args.width = args.width or quality.StableRecipe.width  # as main() fills it in
+    assert quality._run_name(args) == name

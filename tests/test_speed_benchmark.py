@@ -30,7 +30,8 @@ def test_speed_prints_a_row_for_each_loop_with_the_ratio_to_naive(frog_zip):
     assert len(rows[0]) == 9 and all(len(row) == 10 for row in rows[1:])  # a/b beside ours
     assert all(float(row[3]) > 0 for row in rows)
     batch = StableRecipe.batch_size
-    assert lines[7:9] == [f"stable recipe (stable.main), batch {batch}:",
+    assert lines[7:9] == [f"stable recipe (stable.main), batch {batch}, discriminator width "
+                          f"{StableRecipe.discriminator_width}:",
                           "networks width   loop  ms/step  steps/s  images/s  GFLOP/s % ceil"]
     stable_rows = [line.split() for line in lines[9:]]
     # each networks, with and without XLA (--variants has xla)

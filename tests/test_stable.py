@@ -265,7 +265,7 @@ def test_a_stopped_and_resumed_stable_run_equals_an_unbroken_one(stable_runs):
     # the whole recipe, so that --resume trains on exactly as the run started
     assert saved["settings"] == {
         "format": 2, "recipe": "stable", "width": 8, "batch_size": 4, "latent_dimensions": 32,
-        "precision": "float32", "networks": "tutorial", "discriminator_width": None,
+        "precision": "float32", "networks": "dcgan", "discriminator_width": 64,
         "optimizer": "adadelta", "learning_rate": None, "beta_1": 0.5, "loss": "logistic",
         "augment": ["color", "translation", "cutout"],
         "ema_decay": 0.999, "r1_gamma": 1.0, "r1_interval": 4}

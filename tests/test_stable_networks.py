@@ -1,6 +1,7 @@
 """The stable recipe's DCGAN networks: layer by layer, and chosen by the recipe."""
 
 import json
+from dataclasses import replace
 
 import keras
 import numpy as np
@@ -173,3 +174,21 @@ def test_a_stopped_and_resumed_dcgan_run_equals_an_unbroken_one(frog_zip, tmp_pa
     assert len(names) == 2 * 23  # 15 weights and 8 running statistics in each
     for key in names + ["discriminator/0", "gan_learner/0"]:
         assert np.array_equal(saved[key], unbroken[key]), key
+
+
+def test_the_recipe_trains_a_generator_at_32_against_a_discriminator_at_64():
+    # the pair that scored the lower FID at 30 minutes (docs/stable-recipe.md)
+    recipe = StableRecipe()
+    assert (recipe.networks, recipe.width, recipe.discriminator_width) == ("dcgan", 32, 64)
+    frogs = np.zeros((16, 32, 32, 3), np.float32)
+    gan = StableGan(frogs, recipe=replace(recipe, batch_size=4), seed=1)
+    assert [layer.filters for layer in gan.generator.layers
+            if isinstance(layer, keras.layers.Conv2DTranspose)] == [64, 32, 16]
+    assert [layer.filters for layer in gan.discriminator.layers
+            if isinstance(layer, keras.layers.Conv2D)] == [32, 64, 128]
+    assert gan.generator.count_params() == 241_011
+    assert gan.discriminator.count_params() == 167_649
+    # --width is the generator's: the discriminator keeps the recipe's
+    narrower = StableGan(frogs, width=16, recipe=replace(recipe, batch_size=4), seed=1)
+    assert narrower.generator.count_params() == create_generator("dcgan", 16).count_params()
+    assert narrower.discriminator.count_params() == 167_649

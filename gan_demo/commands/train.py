@@ -59,10 +59,12 @@ OPTIONS = (
                  type=click.IntRange(min=0),
                  help="Train until this epoch: one discriminator and one GAN step each."),
     click.option("--recipe", type=click.Choice(RECIPES), default="tutorial", show_default=True,
-                 help=f"tutorial: the tutorial's training; stable: the same networks with "
-                      f"pictures in [-1, 1], DiffAugment, an R1 penalty and a weight average, at "
-                      f"width {StableRecipe.width} and batch {StableRecipe.batch_size} (good "
-                      f"pictures sooner)."),
+                 help=f"tutorial: the tutorial's training; stable: "
+                      f"{StableRecipe.networks.upper()}'s networks (generator width "
+                      f"{StableRecipe.width}, discriminator "
+                      f"{StableRecipe.discriminator_width}) with pictures in [-1, 1], DiffAugment, "
+                      f"an R1 penalty and a weight average, at batch {StableRecipe.batch_size} "
+                      f"(good pictures sooner)."),
     click.option("--batch-size", default=None, type=click.IntRange(min=1),
                  help=f"Real pictures per step (and as many fakes), at most the pictures in "
                       f"--data.  [default: "
@@ -78,9 +80,10 @@ OPTIONS = (
     click.option("--logdir", default=None, type=click.Path(file_okay=False),
                  help="Also write TensorBoard summaries (losses, grids) here."),
     click.option("--width", default=None, type=click.IntRange(min=2),
-                 help=f"Generator channels; the discriminator gets half (smaller trains "
-                      f"faster).  [default: {program.tutorial_width}; stable: "
-                      f"{StableRecipe.width}]"),
+                 help=f"Generator channels (smaller trains faster); the tutorial's "
+                      f"discriminator gets half, the stable recipe's keeps its own "
+                      f"({StableRecipe.discriminator_width}).  [default: "
+                      f"{program.tutorial_width}; stable: {StableRecipe.width}]"),
     click.option("--seed", default=None, type=int,
                  help="Seed for a repeatable run; with --resume, a new path from the "
                       "checkpoint."),
@@ -175,8 +178,9 @@ def _settings(ctx, output, epochs, resume, recipe, width, batch_size, mixed_prec
     else:
         settings = run_settings(recipe, width, batch_size, PRECISIONS[mixed_precision])
     if settings["width"] % 2:
-        raise UserError(f"--width {settings['width']} must be even: the discriminator gets half "
-                        f"of it")
+        halved = ("DCGAN's generator ends at" if settings.get("networks") == "dcgan"
+                  else "the discriminator gets")
+        raise UserError(f"--width {settings['width']} must be even: {halved} half of it")
     return settings
 
 
