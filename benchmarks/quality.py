@@ -97,7 +97,8 @@ def train_tutorial(args, budget, batch):
     return generator
 
 
-def train_stable(args, budget, frogs, batch):
+def train_stable(args, budget, frogs, batch, extras):
+    """Train the stable recipe; ``extras`` gets a sampler per --also-ema average."""
     recipe = StableRecipe(
         networks=args.networks, width=args.width, batch_size=batch,
         discriminator_width=args.discriminator_width, loss=args.loss,
@@ -105,9 +106,25 @@ def train_stable(args, budget, frogs, batch):
         augment=() if args.no_augment else args.augment,
         ema_decay=0.0 if args.no_ema else args.ema, r1_gamma=args.r1)
     gan = StableGan(frogs, recipe=recipe, seed=args.seed, jit_compile=args.xla)
+    if args.also_ema:
+        # more averages of the same generator, updated in the same compiled step: a
+        # comparison of decays free of the noise between two training runs
+        averages = {decay: gan.new_average() for decay in args.also_ema}
+
+        def step():
+            losses = gan._train_step()
+            for decay, average in averages.items():
+                gan.update_average(average, decay)
+            return losses
+
+        gan.train_step = tf.function(step, jit_compile=args.xla)
+        extras.update({_average_suffix(decay): to_pixel_range(average)
+                       for decay, average in averages.items()})
     budget.began = time.perf_counter()  # the clock starts with the first step
-    while not budget.tick(gan.sampler):
+    while True:  # a step, then the budget counts it
         gan.train_step()
+        if budget.tick(gan.sampler):
+            break
     return gan
 
 
@@ -143,6 +160,9 @@ def _parser():
     parser.add_argument("--augment", type=_policy, default=StableRecipe.augment,
                         help="DiffAugment operations, comma-separated [color,translation,cutout]")
     parser.add_argument("--ema", type=float, default=StableRecipe.ema_decay)
+    parser.add_argument("--also-ema", type=_decays, default=(), metavar="DECAYS",
+                        help="also keep averages of the same run at these decays, e.g. 0.9999, "
+                             "and score each beside the recipe's")
     parser.add_argument("--r1", type=float, default=StableRecipe.r1_gamma,
                         help=f"R1 penalty weight gamma, 0 for none [{StableRecipe.r1_gamma:g}]")
     parser.add_argument("--curve", type=_minutes, default=(), metavar="MINUTES",
@@ -188,6 +208,9 @@ def main():
         return rescore(args, real)
     if args.minutes is None and args.steps is None:
         parser.error("give a budget: --minutes or --steps")
+    if args.also_ema and args.recipe == "tutorial":
+        parser.error("--also-ema keeps more averages of the stable recipe's generator: "
+                     "the tutorial recipe has none")
     args.width = args.width or (program.tutorial_width if args.recipe == "tutorial"
                                 else StableRecipe.width)
     name = _run_name(args)
@@ -196,12 +219,16 @@ def main():
     batch = args.batch or (program.batch_size if args.recipe == "tutorial"
                            else StableRecipe.batch_size)
 
+    extras = {}  # suffix: sampler, for the --also-ema averages
+
     def snapshot(sampler, minutes, steps, seconds):
         # scored afterwards (--score), so the curve costs the training run seconds, not minutes
-        suffix = f"-{minutes:g}min"
-        _draw(args, sampler, suffix)
-        _save_result(args, suffix, {**_facts(name + suffix, steps, batch, seconds, args),
-                                    "unscored": "a curve snapshot: score it with --score"})
+        for average, drawn in {"": sampler, **extras}.items():
+            suffix = f"{average}-{minutes:g}min"
+            _draw(args, drawn, suffix)
+            _save_result(args, suffix,
+                         {**_facts(name + suffix, steps, batch, seconds, args, average),
+                          "unscored": "a curve snapshot: score it with --score"})
 
     budget = Budget(args.minutes * 60 if args.minutes else None, args.steps,
                     [mark for mark in args.curve if not args.minutes or mark < args.minutes],
@@ -210,18 +237,23 @@ def main():
     if args.recipe == "tutorial":
         samplers[""] = train_tutorial(args, budget, batch)
     else:
-        gan = train_stable(args, budget, frogs, batch)
+        gan = train_stable(args, budget, frogs, batch, extras)
         samplers[""] = gan.sampler
+        samplers.update(extras)
         if not (args.no_ema or args.no_raw):  # the average's ablation: the raw generator
             samplers["-raw"] = to_pixel_range(gan.generator)
     steps, trained = budget.steps, budget.elapsed
     for suffix, sampler in samplers.items():
         fake = _draw(args, sampler, suffix)
-        _record(args, suffix, _facts(name + suffix, steps, batch, trained, args), fake, real)
+        _record(args, suffix, _facts(name + suffix, steps, batch, trained, args, suffix),
+                fake, real)
 
 
-def _facts(name, steps, batch, seconds, args):
-    return {"run": name, "recipe": _recipe_label(args), "minutes": round(seconds / 60, 1),
+def _facts(name, steps, batch, seconds, args, suffix=""):
+    recipe = _recipe_label(args)
+    if suffix.startswith("-ema"):  # an --also-ema average: a curve of its own
+        recipe += f" (average {suffix[len('-ema'):]})"
+    return {"run": name, "recipe": recipe, "minutes": round(seconds / 60, 1),
             "steps": steps, "batch": batch, "width": args.width,
             "train_seconds": round(seconds, 1),
             "images_per_second": round(steps * batch / seconds, 1), "count": args.count,
@@ -291,6 +323,21 @@ def _minutes(text):
     if not marks or min(marks) <= 0:
         raise argparse.ArgumentTypeError(f"minutes must be numbers > 0, e.g. 5,10; got {text!r}")
     return marks
+
+
+def _decays(text):
+    try:
+        decays = tuple(float(decay) for decay in text.split(",") if decay)
+    except ValueError:
+        decays = ()
+    if not decays or not all(0 < decay < 1 for decay in decays):
+        raise argparse.ArgumentTypeError(f"decays must be numbers in (0, 1), e.g. 0.9999; "
+                                         f"got {text!r}")
+    return decays
+
+
+def _average_suffix(decay):
+    return f"-ema{decay:g}"
 
 
 def _policy(text):

@@ -72,9 +72,7 @@ class StableGan:
                                                   recipe.discriminator_width or recipe.width)
         # the same weights up to the sigmoid: the losses take logits
         self.critic = keras.Model(self.discriminator.input, self.discriminator.layers[-1].input)
-        self.average = create_generator(recipe.networks, recipe.width)
-        for mine, theirs in zip(self.average.variables, self.generator.variables):
-            mine.assign(theirs)
+        self.average = self.new_average()
         # what the tools sample from: the average, mapped to save_image's [0, 1]
         self.sampler = to_pixel_range(self.average)
         # the frogs live on the device once, in the tanh's range
@@ -166,16 +164,29 @@ class StableGan:
             loss = self._generator_loss(logits)
         variables = self.generator.trainable_variables
         self.generator_learner.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        self._update_average()
+        self.update_average(self.average, self.recipe.ema_decay)
         return loss
 
-    def _update_average(self):
+    def new_average(self):
+        """A new generator holding the generator's current weights, to average it into."""
+        average = create_generator(self.recipe.networks, self.recipe.width)
+        for mine, theirs in zip(average.variables, self.generator.variables):
+            mine.assign(theirs)
+        return average
+
+    def update_average(self, average, ema_decay):
+        """Move ``average`` towards the generator, as the step does after each generator step.
+
+        Args:
+            average: a generator from :meth:`new_average`.
+            ema_decay: the decay once warmed up (``StableRecipe.ema_decay`` for the step's).
+        """
         # warm-up: early on the average follows the generator closely, or its samples would
         # stay near the random initial weights for thousands of steps; every variable, so
         # batch normalisation's running statistics are averaged as the weights are
         step = tf.cast(self.generator_learner.iterations, tf.float32)
-        decay = tf.minimum(self.recipe.ema_decay, (1 + step) / (10 + step))
-        for mine, theirs in zip(self.average.variables, self.generator.variables):
+        decay = tf.minimum(ema_decay, (1 + step) / (10 + step))
+        for mine, theirs in zip(average.variables, self.generator.variables):
             mine.assign(decay * mine + (1 - decay) * theirs)
 
 

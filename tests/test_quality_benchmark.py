@@ -33,6 +33,56 @@ def test_a_tiny_stable_run_writes_samples_a_grid_and_a_result_line(frog_zip, tmp
         assert (out / f"closest_pairs{suffix}.png").is_file()
 
 
+@pytest.mark.slow  # a training run in a fresh Python
+def test_also_ema_keeps_more_averages_of_the_same_run_and_snapshots_each(frog_zip, tmp_path):
+    out, results = tmp_path / "run", tmp_path / "results.jsonl"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--steps", "3", "--width", "8", "--batch", "4",
+         "--count", "20", "--no-fid", "--no-raw", "--also-ema", "0.999,0.1",
+         "--curve", "0.0001", "--data", str(frog_zip), "--out", str(out),
+         "--results", str(results)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [json.loads(line) for line in results.read_text().splitlines()]
+    name = "stable-w8-b4-3steps"
+    assert [(line["run"], line["recipe"]) for line in lines] == [
+        (name, "stable"), (name + "-ema0.999", "stable (average 0.999)"),
+        (name + "-ema0.1", "stable (average 0.1)")]
+
+    def samples(suffix):
+        with np.load(out / f"samples{suffix}.npz") as saved:
+            return saved["images"]
+
+    # an extra average at the recipe's decay is the recipe's average, step for step; at 0.1
+    # (under the warm-up's 1/4 and 2/7) it follows the generator more closely
+    assert np.array_equal(samples(""), samples("-ema0.999"))
+    assert not np.array_equal(samples(""), samples("-ema0.1"))
+    # the curve's snapshot, after the first step, of each average, left for --score
+    for suffix in ("", "-ema0.999", "-ema0.1"):
+        snapshot = json.loads((out / f"result{suffix}-0.0001min.json").read_text())
+        assert (snapshot["run"], snapshot["steps"]) == (f"{name}{suffix}-0.0001min", 1)
+        assert "unscored" in snapshot
+        assert samples(f"{suffix}-0.0001min").shape == (20, 32, 32, 3)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--steps", "2", "--also-ema", "0.9999,1"], "decays must be numbers in (0, 1), e.g. 0.9999;"
+                                                 " got '0.9999,1'"),
+    (["--steps", "2", "--also-ema", "x"], "decays must be numbers in (0, 1), e.g. 0.9999; got 'x'"),
+    (["--steps", "2", "--recipe", "tutorial", "--also-ema", "0.9"],
+     "--also-ema keeps more averages of the stable recipe's generator: the tutorial recipe has "
+     "none"),
+])
+def test_also_ema_refuses_decays_outside_0_1_and_the_tutorial_recipe(argv, message, capsys,
+                                                                      monkeypatch):
+    quality = load("quality")
+    monkeypatch.setattr(sys, "argv", ["quality.py", "--data", "missing.zip", *argv])
+    monkeypatch.setattr(quality.DataUtil, "load_frog_pictures", lambda path: np.zeros((1,)))
+    with pytest.raises(SystemExit) as done:
+        quality.main()
+    assert done.value.code == 2
+    assert message in " ".join(capsys.readouterr().err.split())
+
+
 def test_results_go_by_default_to_the_file_the_docs_cite(capsys):
     # in this Python, which has TensorFlow loaded already (the run above starts the script)
     spec = importlib.util.spec_from_file_location("quality", SCRIPT)
@@ -76,6 +126,23 @@ def test_the_budget_draws_each_curve_snapshot_once_and_does_not_count_its_time(m
 def test_a_step_budget_stops_after_that_many_steps():
     budget = load("quality").Budget(steps=3)
     assert [budget.tick(None) for _ in range(3)] == [False, False, True]
+
+
+def test_a_step_budget_trains_exactly_that_many_stable_steps(monkeypatch):
+    quality = load("quality")
+
+    class CountingGan:
+        def __init__(self, *args, **kwargs):
+            self.steps, self.sampler = 0, None
+
+        def train_step(self):
+            self.steps += 1
+
+    monkeypatch.setattr(quality, "StableGan", CountingGan)
+    args = quality._parser().parse_args(["--steps", "3"])
+    args.width = 8
+    budget = quality.Budget(steps=3)
+    assert quality.train_stable(args, budget, None, 4, {}).steps == budget.steps == 3
 
 
 @pytest.mark.parametrize("text", ["", "5,x", "0,5", "-1"])

@@ -77,9 +77,22 @@ def test_the_average_is_warmed_up_then_decays_at_0_999():
     assert all(np.allclose(e, a, atol=1e-6) for e, a in zip(expected, values(gan.average)))
     gan.generator_learner.iterations.assign(100_000)
     average, generator = values(gan.average), values(gan.generator)
-    gan._update_average()  # late in training the cap holds: 0.999
+    gan.update_average(gan.average, 0.999)  # late in training the cap holds: 0.999
     expected = [0.999 * a + 0.001 * g for a, g in zip(average, generator)]
     assert all(np.allclose(e, a, atol=1e-6) for e, a in zip(expected, values(gan.average)))
+
+
+def test_a_new_average_starts_at_the_generator_and_follows_its_own_decay():
+    gan = make_gan()
+    gan.generator_step()
+    other = gan.new_average()
+    assert all(np.array_equal(a, b) for a, b in zip(values(gan.generator), values(other)))
+    before = values(other)
+    gan.generator_step()
+    gan.generator_learner.iterations.assign(100_000)
+    gan.update_average(other, 0.99)
+    expected = [0.99 * a + 0.01 * g for a, g in zip(before, values(gan.generator))]
+    assert all(np.allclose(e, a, atol=1e-6) for e, a in zip(expected, values(other)))
 
 
 def test_without_the_average_the_sampler_draws_the_raw_generator():
