@@ -253,11 +253,14 @@ def _facts(name, steps, batch, seconds, args, suffix=""):
     recipe = _recipe_label(args)
     if suffix.startswith("-ema"):  # an --also-ema average: a curve of its own
         recipe += f" (average {suffix[len('-ema'):]})"
-    return {"run": name, "recipe": recipe, "minutes": round(seconds / 60, 1),
-            "steps": steps, "batch": batch, "width": args.width,
-            "train_seconds": round(seconds, 1),
-            "images_per_second": round(steps * batch / seconds, 1), "count": args.count,
-            "seed": args.seed}
+    facts = {"run": name, "recipe": recipe, "minutes": round(seconds / 60, 1),
+             "steps": steps, "batch": batch, "width": args.width,
+             "train_seconds": round(seconds, 1),
+             "images_per_second": round(steps * batch / seconds, 1), "count": args.count,
+             "seed": args.seed}
+    if args.recipe == "stable":  # the networks in full: the run's name says only what differs
+        facts.update(networks=args.networks, discriminator_width=args.discriminator_width)
+    return facts
 
 
 def _draw(args, sampler, suffix):

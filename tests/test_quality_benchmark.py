@@ -44,6 +44,8 @@ def test_also_ema_keeps_more_averages_of_the_same_run_and_snapshots_each(frog_zi
     assert done.returncode == 0, done.stderr[-2000:]
     lines = [json.loads(line) for line in results.read_text().splitlines()]
     name = "stable-w8-b4-3steps"
+    assert {(line["networks"], line["width"], line["discriminator_width"]) for line in lines} \
+        == {("dcgan", 8, 64)}
     assert [(line["run"], line["recipe"]) for line in lines] == [
         (name, "stable"), (name + "-ema0.999", "stable (average 0.999)"),
         (name + "-ema0.1", "stable (average 0.1)")]
