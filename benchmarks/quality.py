@@ -15,14 +15,14 @@ program.py's own loop; the stable recipe gan_demo.stable's compiled step. FID an
 are comparable only when the machine was equally busy: run the recipes side by side.
 """
 
-import argparse
 import json
 import os
 import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.dirname(HERE), HERE]  # gan_demo, kerasutil and quality_args
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -32,14 +32,17 @@ from gan_demo.pictures import grid_image, save_picture  # noqa: E402
 from gan_demo.run import Run  # noqa: E402
 from gan_demo.sample import generate_pixels  # noqa: E402
 from gan_demo.stable import StableGan, StableRecipe, to_pixel_range  # noqa: E402
-from gan_demo.stable_networks import NETWORKS  # noqa: E402
 from kerasutil import DataUtil  # noqa: E402
-from kerasutil.data import FROG_COUNT  # noqa: E402
 from kerasutil.gan import to_pixels  # noqa: E402
+from quality_args import DEFAULT_RESULTS  # noqa: E402,F401  (the file the docs cite)
+from quality_args import average_suffix as _average_suffix  # noqa: E402
+from quality_args import recipe_label as _recipe_label  # noqa: E402
+from quality_args import run_name as _run_name  # noqa: E402
+import quality_args  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_DATA = os.path.join(HERE, "..", "..", "shared", "data", "frog_pictures.zip")
-DEFAULT_RESULTS = os.path.join(HERE, "results", "quality.jsonl")
+
+def _parser():
+    return quality_args.parser(__doc__.split("\n\n")[0])
 
 
 class Budget:
@@ -132,60 +135,6 @@ def score(fake, real, fid, pairs_path=None):
     """FID/KID (when the extra is installed and ``fid``), SWD and the memorisation check."""
     from gan_demo.metrics.scoring import evaluate_pixels
     return evaluate_pixels(fake, real, fid=fid, pairs_path=pairs_path)
-
-
-def _parser():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--recipe", choices=("stable", "tutorial"), default="stable")
-    parser.add_argument("--minutes", type=float, default=None, help="wall-clock training budget")
-    parser.add_argument("--steps", type=int, default=None, help="or a budget in steps")
-    parser.add_argument("--networks", choices=NETWORKS, default=StableRecipe.networks,
-                        help=f"the stable recipe's networks [{StableRecipe.networks}]")
-    parser.add_argument("--xla", action="store_true", help="compile the stable step with XLA")
-    parser.add_argument("--width", type=int, default=None,
-                        help=f"generator channels [{program.tutorial_width} tutorial, "
-                             f"{StableRecipe.width} stable]")
-    parser.add_argument("--discriminator-width", type=int,
-                        default=StableRecipe.discriminator_width,
-                        help=f"the discriminator's width; the generator's for both at one "
-                             f"[{StableRecipe.discriminator_width} stable]")
-    parser.add_argument("--loss", choices=StableRecipe.losses, default=StableRecipe.loss)
-    parser.add_argument("--batch", type=int, default=None,
-                        help=f"[{program.batch_size} tutorial, {StableRecipe.batch_size} stable]")
-    parser.add_argument("--optimizer", choices=("adam", "adadelta"),
-                        default=StableRecipe.optimizer)
-    parser.add_argument("--lr", type=float, default=None,
-                        help="[the optimizer's: %(adadelta)g AdaDelta, %(adam)g Adam]"
-                        % StableRecipe.learning_rates)
-    parser.add_argument("--augment", type=_policy, default=StableRecipe.augment,
-                        help="DiffAugment operations, comma-separated [color,translation,cutout]")
-    parser.add_argument("--ema", type=float, default=StableRecipe.ema_decay)
-    parser.add_argument("--also-ema", type=_decays, default=(), metavar="DECAYS",
-                        help="also keep averages of the same run at these decays, e.g. 0.9999, "
-                             "and score each beside the recipe's")
-    parser.add_argument("--r1", type=float, default=StableRecipe.r1_gamma,
-                        help=f"R1 penalty weight gamma, 0 for none [{StableRecipe.r1_gamma:g}]")
-    parser.add_argument("--curve", type=_minutes, default=(), metavar="MINUTES",
-                        help="also draw samples at these training minutes, e.g. 5,10 "
-                             "(scored afterwards with --score RUN_DIR)")
-    parser.add_argument("--no-augment", action="store_true")
-    parser.add_argument("--no-ema", action="store_true")
-    parser.add_argument("--no-raw", action="store_true",
-                        help="do not also score the raw generator (the average's ablation)")
-    parser.add_argument("--count", type=int, default=FROG_COUNT, help="samples to score")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=None, help="TensorFlow CPU threads")
-    parser.add_argument("--no-fid", action="store_true", help="SWD only")
-    parser.add_argument("--floor", action="store_true",
-                        help="score 2,500 real frogs against the other 2,500 and stop")
-    parser.add_argument("--score", nargs="+", default=None, metavar="RUN_DIR",
-                        help="score the samples earlier runs left unscored, and stop")
-    parser.add_argument("--data", default=DEFAULT_DATA)
-    parser.add_argument("--out", default=None, help="folder for samples, grid and result")
-    parser.add_argument("--results", default=DEFAULT_RESULTS,
-                        help="the file each run appends its result line to "
-                             "[benchmarks/results/quality.jsonl]")
-    return parser
 
 
 def main():
@@ -311,75 +260,6 @@ def rescore(args, real):
                 _record(args, suffix, result, fake, real)
 
 
-def _recipe_label(args):
-    """The recipe as the curve names it: "tutorial", "stable" or "stable (tutorial networks)"."""
-    if args.recipe == "stable" and args.networks != StableRecipe.networks:
-        return f"stable ({args.networks} networks)"
-    return args.recipe
-
-
-def _minutes(text):
-    try:
-        marks = tuple(float(mark) for mark in text.split(",") if mark)
-    except ValueError:
-        marks = ()
-    if not marks or min(marks) <= 0:
-        raise argparse.ArgumentTypeError(f"minutes must be numbers > 0, e.g. 5,10; got {text!r}")
-    return marks
-
-
-def _decays(text):
-    try:
-        decays = tuple(float(decay) for decay in text.split(",") if decay)
-    except ValueError:
-        decays = ()
-    if not decays or not all(0 < decay < 1 for decay in decays):
-        raise argparse.ArgumentTypeError(f"decays must be numbers in (0, 1), e.g. 0.9999; "
-                                         f"got {text!r}")
-    return decays
-
-
-def _average_suffix(decay):
-    return f"-ema{decay:g}"
-
-
-def _policy(text):
-    policy = tuple(name for name in text.split(",") if name)
-    unknown = set(policy) - set(StableRecipe.augment)
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown augmentation {sorted(unknown)}")
-    return policy
-
-
-def _run_name(args):
-    parts = [args.recipe, f"w{args.width}"]
-    if args.batch:
-        parts.append(f"b{args.batch}")
-    parts.append(f"{args.minutes:g}min" if args.minutes else f"{args.steps}steps")
-    if args.recipe == "stable":
-        if args.networks != StableRecipe.networks:
-            parts.append(args.networks)
-        if args.discriminator_width != StableRecipe.discriminator_width:
-            parts.append(f"dw{args.discriminator_width}")
-        if args.loss != StableRecipe.loss:
-            parts.append(args.loss)
-        if args.xla:
-            parts.append("xla")
-        if args.optimizer != StableRecipe.optimizer:
-            parts.append(args.optimizer)
-        if args.lr is not None:
-            parts.append(f"lr{args.lr:g}")
-        if args.no_augment:
-            parts.append("noaug")
-        elif args.augment != StableRecipe.augment:
-            parts.append("aug-" + "-".join(args.augment))
-        if args.r1 != StableRecipe.r1_gamma:
-            parts.append(f"r1-{args.r1:g}")
-        if args.no_ema:
-            parts.append("noema")
-        elif args.ema != StableRecipe.ema_decay:
-            parts.append(f"ema{args.ema:g}")
-    return "-".join(parts)
 
 
 if __name__ == "__main__":
