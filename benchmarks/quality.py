@@ -260,7 +260,5 @@ def rescore(args, real):
                 _record(args, suffix, result, fake, real)
 
 
-
-
 if __name__ == "__main__":
     main()
