@@ -75,21 +75,23 @@ def recipe_label(args):
     return args.recipe
 
 
-def _minutes(text):
+def _numbers(text):
+    """The comma-separated numbers in ``text``; () if any is not a number."""
     try:
-        marks = tuple(float(mark) for mark in text.split(",") if mark)
+        return tuple(float(number) for number in text.split(",") if number)
     except ValueError:
-        marks = ()
+        return ()
+
+
+def _minutes(text):
+    marks = _numbers(text)
     if not marks or min(marks) <= 0:
         raise argparse.ArgumentTypeError(f"minutes must be numbers > 0, e.g. 5,10; got {text!r}")
     return marks
 
 
 def _decays(text):
-    try:
-        decays = tuple(float(decay) for decay in text.split(",") if decay)
-    except ValueError:
-        decays = ()
+    decays = _numbers(text)
     if not decays or not all(0 < decay < 1 for decay in decays):
         raise argparse.ArgumentTypeError(f"decays must be numbers in (0, 1), e.g. 0.9999; "
                                          f"got {text!r}")
@@ -135,5 +137,5 @@ def run_name(args):
         if args.no_ema:
             parts.append("noema")
         elif args.ema != StableRecipe.ema_decay:
-            parts.append(f"ema{args.ema:g}")
+            parts.append(average_suffix(args.ema).lstrip("-"))
     return "-".join(parts)
