@@ -106,7 +106,7 @@ def train_stable(args, budget, frogs, batch, extras):
         networks=args.networks, width=args.width, batch_size=batch,
         discriminator_width=args.discriminator_width, loss=args.loss,
         optimizer=args.optimizer, learning_rate=args.lr,
-        augment=() if args.no_augment else args.augment,
+        augment=() if args.no_augment else args.augment, mirror=args.mirror,
         ema_decay=0.0 if args.no_ema else args.ema, r1_gamma=args.r1)
     gan = StableGan(frogs, recipe=recipe, seed=args.seed, jit_compile=args.xla)
     if args.also_ema:

@@ -39,6 +39,8 @@ def parser(description):
                         % StableRecipe.learning_rates)
     parser.add_argument("--augment", type=_policy, default=StableRecipe.augment,
                         help="DiffAugment operations, comma-separated [color,translation,cutout]")
+    parser.add_argument("--mirror", action="store_true",
+                        help="flip each real frog left-right with probability 1/2")
     parser.add_argument("--ema", type=float, default=StableRecipe.ema_decay)
     parser.add_argument("--also-ema", type=_decays, default=(), metavar="DECAYS",
                         help="also keep averages of the same run at these decays, e.g. 0.9999, "
@@ -132,6 +134,8 @@ def run_name(args):
             parts.append("noaug")
         elif args.augment != StableRecipe.augment:
             parts.append("aug-" + "-".join(args.augment))
+        if args.mirror:
+            parts.append("mirror")
         if args.r1 != StableRecipe.r1_gamma:
             parts.append(f"r1-{args.r1:g}")
         if args.no_ema:

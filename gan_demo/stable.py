@@ -112,6 +112,8 @@ class StableGan:
         index = self.rng.uniform((batch,), 0, tf.shape(self.frogs, out_type=tf.int64)[0],
                                  dtype=tf.int64)
         real = tf.gather(self.frogs, index)
+        if self.recipe.mirror:
+            real = self._mirror(real)
         fake = self._float32(self.generator(latent, training=True))
         with tf.GradientTape() as tape:
             logits = self._float32(
@@ -121,6 +123,11 @@ class StableGan:
         variables = self.discriminator.trainable_variables
         self.discriminator_learner.apply_gradients(zip(tape.gradient(total, variables), variables))
         return loss
+
+    def _mirror(self, images):
+        """Each image flipped left-right with probability 1/2."""
+        flip = self.rng.uniform((tf.shape(images)[0], 1, 1, 1)) < 0.5
+        return tf.where(flip, tf.reverse(images, axis=[2]), images)
 
     def _discriminator_loss(self, fake_logits, real_logits):
         """How far the critic is from calling fakes fake (high logits) and frogs real (low)."""

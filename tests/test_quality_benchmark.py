@@ -183,6 +183,7 @@ def test_the_curve_legend_counts_runs_not_seeds():
     (["--discriminator-width", "32"], "stable-w32-30min-dw32"),
     (["--networks", "tutorial", "--discriminator-width", "32"], "stable-w32-30min-tutorial-dw32"),
     (["--width", "64", "--loss", "hinge", "--xla"], "stable-w64-30min-hinge-xla"),
+    (["--mirror", "--ema", "0.99"], "stable-w32-30min-mirror-ema0.99"),
 ])
 def test_a_run_is_named_by_what_it_changes_in_the_recipe(argv, name):
     quality = load("quality")

@@ -190,6 +190,7 @@ def test_the_r1_penalty_changes_the_discriminator_step_only_when_asked():
     ({"r1_interval": 0}, "r1_interval must be a positive int, got 0"),
     ({"loss": "wasserstein"}, "loss must be 'logistic' or 'hinge', got 'wasserstein'"),
     ({"discriminator_width": 0}, "discriminator_width must be a positive int or None, got 0"),
+    ({"mirror": 1}, "mirror must be True or False, got 1"),
 ])
 def test_a_bad_recipe_is_refused(wrong, message):
     with pytest.raises(ValueError, match=f"^{message}$"):
@@ -280,7 +281,7 @@ def test_a_stopped_and_resumed_stable_run_equals_an_unbroken_one(stable_runs):
         "format": 2, "recipe": "stable", "width": 8, "batch_size": 4, "latent_dimensions": 32,
         "precision": "float32", "networks": "dcgan", "discriminator_width": 64,
         "optimizer": "adadelta", "learning_rate": None, "beta_1": 0.5, "loss": "logistic",
-        "augment": ["color", "translation", "cutout"],
+        "augment": ["color", "translation", "cutout"], "mirror": False,
         "ema_decay": 0.999, "r1_gamma": 1.0, "r1_interval": 4}
     unbroken = read_checkpoint(whole / "checkpoint.npz")
     for key in ("average/0", "random/0", "gan_learner/0", "discriminator/0"):
@@ -351,9 +352,40 @@ def test_a_checkpoint_from_before_recipes_is_refused_in_one_line(frog_zip, tmp_p
 
 def test_a_recipe_survives_its_settings():
     recipe = StableRecipe(width=8, optimizer="adam", learning_rate=1e-3, augment=("color",),
-                          r1_gamma=1.0, r1_interval=4)
+                          mirror=True, r1_gamma=1.0, r1_interval=4)
     settings = json.loads(json.dumps(recipe.settings()))  # as a checkpoint stores them
     assert StableRecipe.from_settings({"recipe": "stable", **settings}) == recipe
+
+
+def test_a_checkpoint_from_before_mirroring_trained_on_unmirrored_frogs():
+    settings = json.loads(json.dumps(StableRecipe(width=8, mirror=True).settings()))
+    assert StableRecipe.from_settings(settings).mirror is True
+    del settings["mirror"]
+    assert StableRecipe.from_settings(settings).mirror is False
+
+
+def test_mirror_flips_about_half_the_frogs_left_right_and_nothing_else():
+    gan = make_gan(mirror=True)
+    frogs = tf.tile(gan.frogs[:1], [200, 1, 1, 1])  # one frog, not left-right symmetric
+    flipped = np.asarray(frogs[:1, :, ::-1])
+    mirrored = np.asarray(gan._mirror(frogs))
+    as_is = np.all(mirrored == np.asarray(frogs[:1]), axis=(1, 2, 3))
+    reversed_ = np.all(mirrored == flipped, axis=(1, 2, 3))
+    assert np.all(as_is != reversed_)  # each frog exactly one way round
+    assert 70 < reversed_.sum() < 130  # p = 1/2: 100 +- 30 is 4.2 standard deviations
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_the_discriminator_step_mirrors_the_real_frogs_only_when_asked(mirror):
+    gan, seen = make_gan(mirror=mirror), []
+
+    def spy(images):  # traced once into the compiled step
+        seen.append(images.shape)
+        return images
+
+    gan._mirror = spy
+    gan.train_step()
+    assert seen == ([tf.TensorShape([4, 32, 32, 3])] if mirror else [])
 
 
 def test_a_run_saved_at_r1_gamma_1_resumes_at_gamma_1(stable_runs):
