@@ -36,7 +36,7 @@ class StableRecipe:
             screen scored it worse (docs/stable-recipe.md).
         augment: the DiffAugment operations, () for none.
         mirror: flip each real frog left-right with probability 1/2 (StyleGAN's ``--mirror``):
-            10,000 frogs from 5,000, as every limited-data CIFAR-10 baseline trains. Only the
+            10,000 frogs from 5,000, as DiffAugment's and ADA's CIFAR-10 runs train. Only the
             real frogs: the generator learns both ways round, as a frog may face either way.
         ema_decay: the generator average's decay; 0 samples the raw generator.
         r1_gamma: weight of the R1 penalty on the discriminator's gradient at real frogs; 0 for
