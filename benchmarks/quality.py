@@ -107,7 +107,7 @@ def train_stable(args, budget, frogs, batch, extras):
         discriminator_width=args.discriminator_width, loss=args.loss,
         optimizer=args.optimizer, learning_rate=args.lr,
         augment=() if args.no_augment else args.augment, mirror=args.mirror,
-        ema_decay=0.0 if args.no_ema else args.ema, r1_gamma=args.r1)
+        ema_decay=0.0 if args.no_ema else args.ema, r1_gamma=args.r1, lecam=args.lecam)
     gan = StableGan(frogs, recipe=recipe, seed=args.seed, jit_compile=args.xla)
     if args.also_ema:
         # more averages of the same generator, updated in the same compiled step: a

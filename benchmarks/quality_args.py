@@ -47,6 +47,9 @@ def parser(description):
                              "and score each beside the recipe's")
     parser.add_argument("--r1", type=float, default=StableRecipe.r1_gamma,
                         help=f"R1 penalty weight gamma, 0 for none [{StableRecipe.r1_gamma:g}]")
+    parser.add_argument("--lecam", type=float, default=StableRecipe.lecam, metavar="WEIGHT",
+                        help=f"LeCam penalty weight, 0 for none, e.g. 0.3 "
+                             f"[{StableRecipe.lecam:g}]")
     parser.add_argument("--curve", type=_minutes, default=(), metavar="MINUTES",
                         help="also draw samples at these training minutes, e.g. 5,10 "
                              "(scored afterwards with --score RUN_DIR)")
@@ -138,6 +141,8 @@ def run_name(args):
             parts.append("mirror")
         if args.r1 != StableRecipe.r1_gamma:
             parts.append(f"r1-{args.r1:g}")
+        if args.lecam != StableRecipe.lecam:
+            parts.append(f"lecam{args.lecam:g}")
         if args.no_ema:
             parts.append("noema")
         elif args.ema != StableRecipe.ema_decay:

@@ -14,7 +14,8 @@ far):
 * DiffAugment: the same random colour change, shift and cutout on real and fake images in both
   steps, so the discriminator cannot simply memorise 5,000 frogs;
 * an R1 penalty (Mescheder et al. 2018) on the discriminator's gradient at real frogs, so it
-  stays smooth where the frogs are and the generator gets steadier directions;
+  stays smooth where the frogs are and the generator gets steadier directions (and, as an
+  option, LeCam's penalty, lecam.py);
 * an exponential moving average (EMA) of the generator's weights, warmed up from the start;
   grids, checkpoints' samples and generator.keras use the average, which is far less noisy.
 
@@ -31,6 +32,7 @@ import tensorflow as tf
 
 from gan_demo import program
 from gan_demo.checkpoint import RandomState, restore_variables
+from gan_demo.lecam import LeCam
 from gan_demo.program import latent_dimensions
 from gan_demo.run import Run, TutorialLines
 from gan_demo.stable_networks import create_discriminator, create_generator
@@ -78,6 +80,7 @@ class StableGan:
         # the frogs live on the device once, in the tanh's range
         self.frogs = tf.constant(frogs * 2 - 1, dtype=tf.float32)
         self.rng = step_random(seed)
+        self.lecam = LeCam(recipe.lecam, recipe.lecam_start) if recipe.lecam else None
         self.discriminator_learner = recipe.learner()
         self.generator_learner = recipe.learner()
         self.discriminator_learner.build(self.discriminator.trainable_variables)
@@ -87,10 +90,11 @@ class StableGan:
     @property
     def parts(self):
         """Everything a checkpoint must hold to continue this run exactly."""
-        return {"generator": self.generator, "discriminator": self.discriminator,
-                "discriminator_learner": self.discriminator_learner,
-                "gan_learner": self.generator_learner, "average": self.average,
-                "random": RandomState(self.rng)}
+        parts = {"generator": self.generator, "discriminator": self.discriminator,
+                 "discriminator_learner": self.discriminator_learner,
+                 "gan_learner": self.generator_learner, "average": self.average,
+                 "random": RandomState(self.rng)}
+        return {**parts, "lecam": self.lecam} if self.lecam else parts
 
     @staticmethod
     def _float32(tensor):
@@ -120,6 +124,9 @@ class StableGan:
                 self.critic(self._augment(tf.concat([fake, real], 0)), training=True))
             loss = self._discriminator_loss(logits[:batch], logits[batch:])
             total = loss + self._r1_penalty(real) if self.recipe.r1_gamma else loss
+            if self.lecam:
+                total += self.lecam(logits[:batch], logits[batch:],
+                                    self.discriminator_learner.iterations)
         variables = self.discriminator.trainable_variables
         self.discriminator_learner.apply_gradients(zip(tape.gradient(total, variables), variables))
         return loss

@@ -38,7 +38,7 @@ def test_also_ema_keeps_more_averages_of_the_same_run_and_snapshots_each(frog_zi
     out, results = tmp_path / "run", tmp_path / "results.jsonl"
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "--steps", "3", "--width", "8", "--batch", "4",
-         "--count", "20", "--no-fid", "--no-raw", "--also-ema", "0.999,0.1",
+         "--count", "20", "--no-fid", "--no-raw", "--also-ema", "0.9999,0.1",
          "--curve", "0.0001", "--data", str(frog_zip), "--out", str(out),
          "--results", str(results)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -47,7 +47,7 @@ def test_also_ema_keeps_more_averages_of_the_same_run_and_snapshots_each(frog_zi
     assert {(line["networks"], line["width"], line["discriminator_width"]) for line in lines} \
         == {("dcgan", 8, 64)}
     assert [(line["run"], line["recipe"]) for line in lines] == [
-        (name, "stable"), (name + "-ema0.999", "stable (average 0.999)"),
+        (name, "stable"), (name + "-ema0.9999", "stable (average 0.9999)"),
         (name + "-ema0.1", "stable (average 0.1)")]
 
     def samples(suffix):
@@ -56,10 +56,10 @@ def test_also_ema_keeps_more_averages_of_the_same_run_and_snapshots_each(frog_zi
 
     # an extra average at the recipe's decay is the recipe's average, step for step; at 0.1
     # (under the warm-up's 1/4 and 2/7) it follows the generator more closely
-    assert np.array_equal(samples(""), samples("-ema0.999"))
+    assert np.array_equal(samples(""), samples("-ema0.9999"))
     assert not np.array_equal(samples(""), samples("-ema0.1"))
     # the curve's snapshot, after the first step, of each average, left for --score
-    for suffix in ("", "-ema0.999", "-ema0.1"):
+    for suffix in ("", "-ema0.9999", "-ema0.1"):
         snapshot = json.loads((out / f"result{suffix}-0.0001min.json").read_text())
         assert (snapshot["run"], snapshot["steps"]) == (f"{name}{suffix}-0.0001min", 1)
         assert "unscored" in snapshot
@@ -184,6 +184,7 @@ def test_the_curve_legend_counts_runs_not_seeds():
     (["--networks", "tutorial", "--discriminator-width", "32"], "stable-w32-30min-tutorial-dw32"),
     (["--width", "64", "--loss", "hinge", "--xla"], "stable-w64-30min-hinge-xla"),
     (["--mirror", "--ema", "0.99"], "stable-w32-30min-mirror-ema0.99"),
+    (["--lecam", "0.3", "--r1", "1"], "stable-w32-30min-r1-1-lecam0.3"),
 ])
 def test_a_run_is_named_by_what_it_changes_in_the_recipe(argv, name):
     quality = load("quality")

@@ -67,19 +67,25 @@ def test_the_generator_step_moves_only_the_generator_and_its_average():
     assert not any(moved(discriminator, gan.discriminator))
 
 
-def test_the_average_is_warmed_up_then_decays_at_0_999():
+def test_the_average_is_warmed_up_then_decays_at_the_recipes_0_9999():
     gan = make_gan()
+    assert gan.recipe.ema_decay == 0.9999
     start = values(gan.generator)
     assert all(np.array_equal(a, b) for a, b in zip(start, values(gan.average)))
     gan.generator_step()
-    # first update: decay = min(0.999, (1 + 1) / (10 + 1)) = 2/11
+    # first update: decay = min(0.9999, (1 + 1) / (10 + 1)) = 2/11
     expected = [2 / 11 * a + 9 / 11 * b for a, b in zip(start, values(gan.generator))]
     assert all(np.allclose(e, a, atol=1e-6) for e, a in zip(expected, values(gan.average)))
     gan.generator_learner.iterations.assign(100_000)
+    for variable in gan.generator.trainable_variables:  # a generator 1 away, so 1e-4 shows
+        variable.assign_add(tf.ones_like(variable))
     average, generator = values(gan.average), values(gan.generator)
-    gan.update_average(gan.average, 0.999)  # late in training the cap holds: 0.999
-    expected = [0.999 * a + 0.001 * g for a, g in zip(average, generator)]
-    assert all(np.allclose(e, a, atol=1e-6) for e, a in zip(expected, values(gan.average)))
+    gan.generator_step()  # late in training the cap holds: 0.9999 of the average stays
+    moved = values(gan.generator)
+    assert not all(np.array_equal(a, b) for a, b in zip(generator, moved))
+    expected = [0.9999 * a + 0.0001 * g for a, g in zip(average, moved)]
+    assert all(np.allclose(e, a, rtol=0, atol=2e-6) for e, a in zip(expected, values(gan.average)))
+    assert all(np.abs(a - b).max() > 5e-5 for a, b in zip(values(gan.average), average))
 
 
 def test_a_new_average_starts_at_the_generator_and_follows_its_own_decay():
@@ -191,6 +197,8 @@ def test_the_r1_penalty_changes_the_discriminator_step_only_when_asked():
     ({"loss": "wasserstein"}, "loss must be 'logistic' or 'hinge', got 'wasserstein'"),
     ({"discriminator_width": 0}, "discriminator_width must be a positive int or None, got 0"),
     ({"mirror": 1}, "mirror must be True or False, got 1"),
+    ({"lecam": -0.3}, "lecam must be >= 0, got -0.3"),
+    ({"lecam_start": 2.5}, "lecam_start must be an int >= 0, got 2.5"),
 ])
 def test_a_bad_recipe_is_refused(wrong, message):
     with pytest.raises(ValueError, match=f"^{message}$"):
@@ -233,11 +241,13 @@ def losses(output):
 
 
 def train_at_gamma_1(frog_zip, output, epochs):
-    """A stable run at R1 gamma 1 (not the recipe's default), as a script would start it."""
+    """A stable run at R1 gamma 1 with LeCam from step 4 (not the recipe's defaults), as a
+    script would start it."""
     from gan_demo.commands.settings import run_settings
     from gan_demo.run import TrainingRun
 
-    recipe = StableRecipe(width=8, batch_size=4, r1_gamma=1.0, r1_interval=4)
+    recipe = StableRecipe(width=8, batch_size=4, r1_gamma=1.0, r1_interval=4, lecam=0.3,
+                          lecam_start=4)
     run = TrainingRun(str(output), epochs, 10, run_settings(recipe))
     stable.main(data=frog_zip, epochs=epochs, output=output, seed=5, save_every=10, run=run,
                 recipe=recipe)
@@ -282,10 +292,13 @@ def test_a_stopped_and_resumed_stable_run_equals_an_unbroken_one(stable_runs):
         "precision": "float32", "networks": "dcgan", "discriminator_width": 64,
         "optimizer": "adadelta", "learning_rate": None, "beta_1": 0.5, "loss": "logistic",
         "augment": ["color", "translation", "cutout"], "mirror": False,
-        "ema_decay": 0.999, "r1_gamma": 1.0, "r1_interval": 4}
+        "ema_decay": 0.9999, "r1_gamma": 1.0, "r1_interval": 4, "lecam": 0.3,
+        "lecam_start": 4}
     unbroken = read_checkpoint(whole / "checkpoint.npz")
-    for key in ("average/0", "random/0", "gan_learner/0", "discriminator/0"):
+    for key in ("average/0", "random/0", "gan_learner/0", "discriminator/0", "lecam/0",
+                "lecam/1"):
         assert np.array_equal(saved[key], unbroken[key])
+    assert saved["lecam/0"] < 0 < saved["lecam/1"]  # the anchors: frogs low, fakes high
 
 
 EPOCH_LINE = re.compile(r"Epoch: (\d+), Discriminator loss: (\S+), Gan loss: (\S+)")
@@ -352,7 +365,7 @@ def test_a_checkpoint_from_before_recipes_is_refused_in_one_line(frog_zip, tmp_p
 
 def test_a_recipe_survives_its_settings():
     recipe = StableRecipe(width=8, optimizer="adam", learning_rate=1e-3, augment=("color",),
-                          mirror=True, r1_gamma=1.0, r1_interval=4)
+                          mirror=True, r1_gamma=1.0, r1_interval=4, lecam=0.3, lecam_start=10)
     settings = json.loads(json.dumps(recipe.settings()))  # as a checkpoint stores them
     assert StableRecipe.from_settings({"recipe": "stable", **settings}) == recipe
 
@@ -391,4 +404,5 @@ def test_the_discriminator_step_mirrors_the_real_frogs_only_when_asked(mirror):
 def test_a_run_saved_at_r1_gamma_1_resumes_at_gamma_1(stable_runs):
     # the command line has no option for gamma: --resume takes it from the checkpoint
     *_, recipes = stable_runs
-    assert [(recipe.r1_gamma, recipe.r1_interval) for recipe in recipes] == [(1.0, 4)]
+    assert [(recipe.r1_gamma, recipe.r1_interval, recipe.lecam, recipe.lecam_start)
+            for recipe in recipes] == [(1.0, 4, 0.3, 4)]
