@@ -16,7 +16,9 @@ class StableRecipe:
     """The stable recipe's settings, all in one place; a checkpoint stores them all.
 
     Args:
-        networks: "dcgan" (stable_networks.py), or "tutorial", the tutorial's networks.
+        networks: "dcgan" (stable_networks.py); "dcgan-resize", the same with the generator's
+            transposed convolutions replaced by resize-convolutions; or "tutorial", the
+            tutorial's networks.
         width: the generator's width (stable_networks.py says what width means for each).
         discriminator_width: the width the discriminator is built at; None for ``width``.
             A generator at 32 and a discriminator at 64 make 1.7 times the steps of both at

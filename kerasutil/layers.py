@@ -128,6 +128,18 @@ class Variable:
             output_padding=output_padding, use_bias=bias)
         return self._then(layer, activation)
 
+    def upsampling2d(self, size=(2, 2)):
+        """Add an UpSampling2D layer: each pixel repeated ``size`` times (nearest neighbour).
+
+        Followed by a convolution it grows an image as a strided transposed convolution does,
+        a "resize-convolution" (Odena et al. 2016): every output pixel is made by the same
+        filter, so the network cannot paint the checkerboard a transposed convolution can.
+
+        Raises:
+            ValueError: if size is not a positive int or two positive ints.
+        """
+        return self._then(keras.layers.UpSampling2D(_pair(size, "size"), interpolation="nearest"))
+
     def dropout(self, rate):
         """Add a Dropout layer that drops ``rate`` of its inputs while training.
 

@@ -130,6 +130,15 @@ def test_batch_normalization_normalises_with_momentum_0_9_then_applies_its_activ
     assert np.allclose(normalisation.moving_mean, 0.1 * images.mean(axis=(0, 1, 2)), atol=1e-5)
 
 
+def test_upsampling2d_repeats_each_pixel_and_learns_nothing():
+    network = input_variable((2, 2, 1)).upsampling2d((2, 2)).to_network()
+    assert network.output_shape == (None, 4, 4, 1) and network.count_params() == 0
+    image = np.array([[1, 2], [3, 4]], np.float32).reshape(1, 2, 2, 1)
+    assert np.asarray(network(image))[0, :, :, 0].tolist() == [
+        [1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]
+    assert input_variable((2, 3, 1)).upsampling2d(3).shape == (6, 9, 1)
+
+
 def test_convolution_transpose_reaches_an_output_shape_that_needs_output_padding():
     variable = input_variable((5, 5, 1))
     network = variable.convolution_transpose((3, 3), 2, strides=(2, 2), output_shape=(12, 12),
@@ -153,6 +162,8 @@ def test_convolution_transpose_refuses_an_unreachable_output_shape():
      r"batch_normalization: momentum must be in \[0, 1\), got 1.0"),
     (lambda: input_variable((8, 8, 1)).convolution2d(2, (3, 3, 3)),
      "filter_shape must be a positive int or two positive ints"),
+    (lambda: input_variable((4, 4, 1)).upsampling2d(0),
+     re.escape("size must be a positive int or two positive ints, got (0, 0)")),
 ])
 def test_bad_arguments_raise_value_errors_that_say_what_is_wrong(make, message):
     with pytest.raises(ValueError, match=message):

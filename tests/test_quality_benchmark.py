@@ -182,6 +182,7 @@ def test_the_curve_legend_counts_runs_not_seeds():
     ([], "stable-w32-30min"),  # the recipe's own networks: a generator at 32, its critic at 64
     (["--discriminator-width", "32"], "stable-w32-30min-dw32"),
     (["--networks", "tutorial", "--discriminator-width", "32"], "stable-w32-30min-tutorial-dw32"),
+    (["--networks", "dcgan-resize"], "stable-w32-30min-dcgan-resize"),
     (["--width", "64", "--loss", "hinge", "--xla"], "stable-w64-30min-hinge-xla"),
     (["--mirror", "--ema", "0.99"], "stable-w32-30min-mirror-ema0.99"),
     (["--lecam", "0.3", "--r1", "1"], "stable-w32-30min-r1-1-lecam0.3"),

@@ -35,6 +35,25 @@ def test_the_dcgan_generator_starts_at_4x4_and_doubles_three_times():
     assert create_generator("dcgan", 64).layers[-1].get_config()["activation"] == "tanh"
 
 
+def test_the_resize_generator_doubles_by_repeating_pixels_then_a_3x3_convolution():
+    generator = create_generator("dcgan-resize", 64)
+    assert layer_table(generator)[4:9] == [
+        ("UpSampling2D", (8, 8, 256), 0),
+        ("Conv2D", (8, 8, 128), 3 * 3 * 256 * 128),  # no bias before a normalisation
+        ("BatchNormalization", (8, 8, 128), 4 * 128),
+        ("Activation", (8, 8, 128), 0),
+        ("UpSampling2D", (16, 16, 128), 0),
+    ]
+    assert [name for name, _, _ in layer_table(generator)].count("UpSampling2D") == 3
+    assert not any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in generator.layers)
+    # DCGAN's generator with 3x3 filters where its transposed convolutions have 4x4 ones
+    filter_pairs = 256 * 128 + 128 * 64 + 64 * 32
+    assert generator.count_params() == 826_083 - 16 * filter_pairs + 9 * filter_pairs == 525_027
+    # the discriminator is DCGAN's
+    assert layer_table(create_discriminator("dcgan-resize", 64)) \
+        == layer_table(create_discriminator("dcgan", 64))
+
+
 def test_the_dcgan_discriminator_mirrors_it_without_normalisation():
     discriminator = create_discriminator("dcgan", 64)
     assert layer_table(discriminator) == [
@@ -60,7 +79,7 @@ def test_the_tutorial_networks_are_program_pys():
 
 @pytest.mark.parametrize("make, message", [
     (lambda: create_generator("resnet", 64), "networks must be one of 'tutorial', 'dcgan', "
-                                             "got 'resnet'"),
+                                             "'dcgan-resize', got 'resnet'"),
     (lambda: create_discriminator("dcgan", 63), "width must be even for the dcgan networks, "
                                                 "got 63"),
     (lambda: StableRecipe(networks="resnet"), "networks must be one of 'tutorial', 'dcgan'"),
@@ -108,6 +127,18 @@ def test_a_checkpoint_from_before_the_choice_of_networks_trained_the_tutorials()
     del settings["networks"]
     assert StableRecipe.from_settings(settings).networks == "tutorial"
     assert StableRecipe.from_settings({**settings, "networks": "dcgan"}).networks == "dcgan"
+
+
+def test_a_resize_step_trains_both_networks_and_a_checkpoint_names_them():
+    gan = make_dcgan(networks="dcgan-resize")
+    generator = [np.array(v) for v in gan.generator.trainable_variables]
+    d_loss, g_loss = (float(x) for x in gan.train_step())
+    assert 0.3 < d_loss < 1.2 and 0.3 < g_loss < 1.2
+    assert all(not np.array_equal(a, np.array(b))
+               for a, b in zip(generator, gan.generator.trainable_variables))
+    assert gan.average.count_params() == create_generator("dcgan-resize", 8).count_params()
+    settings = json.loads(json.dumps(gan.recipe.settings()))
+    assert StableRecipe.from_settings(settings).networks == "dcgan-resize"
 
 
 def test_the_discriminator_can_be_wider_than_the_generator():

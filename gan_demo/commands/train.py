@@ -178,7 +178,7 @@ def _settings(ctx, output, epochs, resume, recipe, width, batch_size, mixed_prec
     else:
         settings = run_settings(recipe, width, batch_size, PRECISIONS[mixed_precision])
     if settings["width"] % 2:
-        halved = ("DCGAN's generator ends at" if settings.get("networks") == "dcgan"
+        halved = ("DCGAN's generator ends at" if settings.get("networks", "").startswith("dcgan")
                   else "the discriminator gets")
         raise UserError(f"--width {settings['width']} must be even: {halved} half of it")
     return settings
