@@ -14,8 +14,9 @@ far):
 * DiffAugment: the same random colour change, shift and cutout on real and fake images in both
   steps, so the discriminator cannot simply memorise 5,000 frogs;
 * an R1 penalty (Mescheder et al. 2018) on the discriminator's gradient at real frogs, so it
-  stays smooth where the frogs are and the generator gets steadier directions (and, as an
-  option, LeCam's penalty, lecam.py);
+  stays smooth where the frogs are and the generator gets steadier directions, and from the
+  1,000th step LeCam's penalty (lecam.py), which keeps it from scoring the frogs it has
+  learned by heart far from the fakes;
 * an exponential moving average (EMA) of the generator's weights, warmed up from the start;
   grids, checkpoints' samples and generator.keras use the average, which is far less noisy.
 

@@ -25,7 +25,7 @@ def test_the_anchors_take_the_batch_until_the_start_then_move_at_0_99():
 
 
 def test_lecam_changes_the_discriminator_step_only_when_asked_and_started():
-    plain = make_gan()
+    plain = make_gan(lecam=0.0)
     waiting = make_gan(lecam=10.0, lecam_start=5)
     started = make_gan(lecam=10.0, lecam_start=0)
     for gan in (plain, waiting, started):
@@ -40,13 +40,14 @@ def test_lecam_changes_the_discriminator_step_only_when_asked_and_started():
 
 
 def test_a_checkpoint_holds_the_anchors_only_when_lecam_is_on():
-    assert make_gan().lecam is None and "lecam" not in make_gan().parts
+    assert make_gan(lecam=0.0).lecam is None and "lecam" not in make_gan(lecam=0.0).parts
     gan = make_gan(lecam=0.3)
     assert gan.parts["lecam"] is gan.lecam and len(gan.lecam.variables) == 2
 
 
-def test_lecam_is_off_by_default_and_for_checkpoints_from_before_it():
-    assert (StableRecipe().lecam, StableRecipe().lecam_start) == (0.0, 1000)
+def test_lecam_is_on_by_default_but_off_for_checkpoints_from_before_it():
+    assert (StableRecipe().lecam, StableRecipe().lecam_start) == (0.3, 1000)
+    assert make_gan().lecam.weight == 0.3 and make_gan().lecam.start == 1000
     settings = json.loads(json.dumps(StableRecipe(width=8, lecam=0.3, lecam_start=9).settings()))
     assert StableRecipe.from_settings(settings).lecam == 0.3
     del settings["lecam"], settings["lecam_start"]

@@ -185,7 +185,8 @@ def test_the_curve_legend_counts_runs_not_seeds():
     (["--networks", "dcgan-resize"], "stable-w32-30min-dcgan-resize"),
     (["--width", "64", "--loss", "hinge", "--xla"], "stable-w64-30min-hinge-xla"),
     (["--mirror", "--ema", "0.99"], "stable-w32-30min-mirror-ema0.99"),
-    (["--lecam", "0.3", "--r1", "1"], "stable-w32-30min-r1-1-lecam0.3"),
+    (["--lecam", "0.3", "--r1", "1"], "stable-w32-30min-r1-1"),  # 0.3 is the recipe's
+    (["--lecam", "0"], "stable-w32-30min-lecam0"),
 ])
 def test_a_run_is_named_by_what_it_changes_in_the_recipe(argv, name):
     quality = load("quality")
