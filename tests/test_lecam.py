@@ -40,14 +40,16 @@ def test_lecam_changes_the_discriminator_step_only_when_asked_and_started():
 
 
 def test_a_checkpoint_holds_the_anchors_only_when_lecam_is_on():
-    assert make_gan(lecam=0.0).lecam is None and "lecam" not in make_gan(lecam=0.0).parts
+    plain = make_gan(lecam=0.0)
+    assert plain.lecam is None and "lecam" not in plain.parts
     gan = make_gan(lecam=0.3)
     assert gan.parts["lecam"] is gan.lecam and len(gan.lecam.variables) == 2
 
 
 def test_lecam_is_on_by_default_but_off_for_checkpoints_from_before_it():
     assert (StableRecipe().lecam, StableRecipe().lecam_start) == (0.3, 1000)
-    assert make_gan().lecam.weight == 0.3 and make_gan().lecam.start == 1000
+    lecam = make_gan().lecam
+    assert (lecam.weight, lecam.start) == (0.3, 1000)
     settings = json.loads(json.dumps(StableRecipe(width=8, lecam=0.3, lecam_start=9).settings()))
     assert StableRecipe.from_settings(settings).lecam == 0.3
     del settings["lecam"], settings["lecam_start"]
