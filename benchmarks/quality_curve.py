@@ -19,10 +19,15 @@ from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_OUTPUT = os.path.join(HERE, "..", "docs", "quality_curve.png")
+DEFAULT_XLABEL = "minutes of training on a 2-core CPU"
 
 
-def curve_points(lines):
-    """{recipe: [(minutes, mean FID, lowest, highest, runs)]} and the floor's FID (or None)."""
+def curve_points(lines, by=()):
+    """{curve: [(minutes, mean FID, lowest, highest, runs)]} and the floor's FID (or None).
+
+    A curve is a recipe, or with ``by`` (field names such as "width") a recipe at each value of
+    those fields: "stable, width 64".
+    """
     groups, floor = defaultdict(list), None
     for line in lines:
         if line.get("fid") is None:
@@ -31,14 +36,15 @@ def curve_points(lines):
             floor = line["fid"]
         elif "recipe" in line and "minutes" in line and line.get("count", 0) >= 5000 \
                 and not line["run"].endswith("-raw"):
-            groups[line["recipe"], round(line["minutes"])].append(line["fid"])
+            curve = ", ".join([line["recipe"]] + [f"{field} {line.get(field)}" for field in by])
+            groups[curve, round(line["minutes"])].append(line["fid"])
     points = defaultdict(list)
     for (recipe, minutes), fids in sorted(groups.items()):
         points[recipe].append((minutes, sum(fids) / len(fids), min(fids), max(fids), len(fids)))
     return dict(points), floor
 
 
-def draw(points, floor, output):
+def draw(points, floor, output, xlabel=DEFAULT_XLABEL):
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib import pyplot
@@ -52,7 +58,7 @@ def draw(points, floor, output):
     if floor is not None:
         axes.axhline(floor, linestyle="--", color="grey",
                      label=f"real frogs against real frogs ({floor:.1f})")
-    axes.set_xlabel("minutes of training on a 2-core CPU")
+    axes.set_xlabel(xlabel)
     axes.set_ylabel("FID, 5,000 samples (lower is better)")
     axes.set_ylim(bottom=0)
     axes.grid(alpha=0.3)
@@ -70,17 +76,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", nargs="+", help="quality.py result files (.jsonl)")
     parser.add_argument("--output", default=DEFAULT_OUTPUT, help="[docs/quality_curve.png]")
+    parser.add_argument("--by", default="", metavar="FIELDS",
+                        help="also tell curves apart by these fields of a line, e.g. width")
+    parser.add_argument("--xlabel", default=DEFAULT_XLABEL, help=f"[{DEFAULT_XLABEL}]")
     args = parser.parse_args()
     lines = []
     for path in args.results:
         with open(path) as file:
             lines += [json.loads(text) for text in file if text.strip()]
-    points, floor = curve_points(lines)
+    points, floor = curve_points(lines, [field for field in args.by.split(",") if field])
     if not points:
         sys.exit(f"error: no scored line with 'recipe' and 'minutes' in {', '.join(args.results)}"
                  f": run quality.py with --curve, then --score the run's folder")
     try:
-        draw(points, floor, args.output)
+        draw(points, floor, args.output, args.xlabel)
     except ImportError:
         sys.exit("error: drawing the curve needs matplotlib: pip install matplotlib")
     for recipe, rows in points.items():

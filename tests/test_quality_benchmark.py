@@ -172,6 +172,19 @@ def test_the_curve_averages_seeds_per_recipe_and_minute_and_keeps_the_floor():
                       "tutorial": [(30, 261.8, 261.8, 261.8, 1)]}
 
 
+def test_the_curve_tells_runs_apart_by_the_fields_asked_for():
+    lines = [
+        {"run": "a", "recipe": "stable", "width": 32, "minutes": 30.0, "count": 5000, "fid": 70.0},
+        {"run": "b", "recipe": "stable", "width": 64, "minutes": 30.0, "count": 5000, "fid": 90.0},
+        {"run": "c", "recipe": "stable", "width": 32, "minutes": 30.2, "count": 5000, "fid": 80.0},
+    ]
+    curve_points = load("quality_curve").curve_points
+    assert curve_points(lines, by=["width"])[0] == {
+        "stable, width 32": [(30, 75.0, 70.0, 80.0, 2)],
+        "stable, width 64": [(30, 90.0, 90.0, 90.0, 1)]}
+    assert curve_points(lines)[0] == {"stable": [(30, 80.0, 70.0, 90.0, 3)]}
+
+
 def test_the_curve_legend_counts_runs_not_seeds():
     label = load("quality_curve")._label
     assert label("stable", 1) == "stable (1 run)"
