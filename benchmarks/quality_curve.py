@@ -39,8 +39,8 @@ def curve_points(lines, by=()):
             curve = ", ".join([line["recipe"]] + [f"{field} {line.get(field)}" for field in by])
             groups[curve, round(line["minutes"])].append(line["fid"])
     points = defaultdict(list)
-    for (recipe, minutes), fids in sorted(groups.items()):
-        points[recipe].append((minutes, sum(fids) / len(fids), min(fids), max(fids), len(fids)))
+    for (curve, minutes), fids in sorted(groups.items()):
+        points[curve].append((minutes, sum(fids) / len(fids), min(fids), max(fids), len(fids)))
     return dict(points), floor
 
 
@@ -50,11 +50,11 @@ def draw(points, floor, output, xlabel=DEFAULT_XLABEL):
     from matplotlib import pyplot
 
     figure, axes = pyplot.subplots(figsize=(7, 4.2), dpi=110)
-    for recipe, rows in points.items():
+    for curve, rows in points.items():
         minutes, mean, low, high, runs = zip(*rows)
         axes.errorbar(minutes, mean, yerr=[[m - lo for m, lo in zip(mean, low)],
                                            [hi - m for m, hi in zip(mean, high)]],
-                      marker="o", capsize=3, label=_label(recipe, max(runs)))
+                      marker="o", capsize=3, label=_label(curve, max(runs)))
     if floor is not None:
         axes.axhline(floor, linestyle="--", color="grey",
                      label=f"real frogs against real frogs ({floor:.1f})")
@@ -67,9 +67,9 @@ def draw(points, floor, output, xlabel=DEFAULT_XLABEL):
     figure.savefig(output)
 
 
-def _label(recipe, runs):
-    return f"{recipe} (bars: lowest to highest of up to {runs} runs)" if runs > 1 \
-        else f"{recipe} (1 run)"
+def _label(curve, runs):
+    return f"{curve} (bars: lowest to highest of up to {runs} runs)" if runs > 1 \
+        else f"{curve} (1 run)"
 
 
 def main():
@@ -92,9 +92,9 @@ def main():
         draw(points, floor, args.output, args.xlabel)
     except ImportError:
         sys.exit("error: drawing the curve needs matplotlib: pip install matplotlib")
-    for recipe, rows in points.items():
+    for curve, rows in points.items():
         for minutes, mean, low, high, runs in rows:
-            print(f"{recipe:>30} {minutes:4d} min  FID {mean:6.1f} "
+            print(f"{curve:>30} {minutes:4d} min  FID {mean:6.1f} "
                   f"(lowest {low:.1f}, highest {high:.1f}, {runs} run{'s' * (runs > 1)})")
     print(f"wrote {args.output}")
 
