@@ -107,7 +107,8 @@ def train_stable(args, budget, frogs, batch, extras):
         discriminator_width=args.discriminator_width, loss=args.loss,
         optimizer=args.optimizer, learning_rate=args.lr,
         augment=() if args.no_augment else args.augment, mirror=args.mirror,
-        ema_decay=0.0 if args.no_ema else args.ema, r1_gamma=args.r1, lecam=args.lecam)
+        ema_decay=0.0 if args.no_ema else args.ema, r1_gamma=args.r1, lecam=args.lecam,
+        learning_rate_half_life=args.lr_half_life, learning_rate_decay_start=args.lr_decay_start)
     gan = StableGan(frogs, recipe=recipe, seed=args.seed, jit_compile=args.xla)
     if args.also_ema:
         # more averages of the same generator, updated in the same compiled step: a

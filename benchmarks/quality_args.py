@@ -50,6 +50,15 @@ def parser(description):
     parser.add_argument("--lecam", type=float, default=StableRecipe.lecam, metavar="WEIGHT",
                         help=f"LeCam penalty weight, 0 for none, e.g. 0.3 "
                              f"[{StableRecipe.lecam:g}]")
+    parser.add_argument("--lr-half-life", type=int,
+                        default=StableRecipe.learning_rate_half_life, metavar="STEPS",
+                        help=f"halve both learning rates every STEPS steps after "
+                             f"--lr-decay-start, 0 for a constant rate "
+                             f"[{StableRecipe.learning_rate_half_life}]")
+    parser.add_argument("--lr-decay-start", type=int,
+                        default=StableRecipe.learning_rate_decay_start, metavar="STEPS",
+                        help=f"steps at the full rate before it halves "
+                             f"[{StableRecipe.learning_rate_decay_start}]")
     parser.add_argument("--curve", type=_minutes, default=(), metavar="MINUTES",
                         help="also draw samples at these training minutes, e.g. 5,10 "
                              "(scored afterwards with --score RUN_DIR)")
@@ -137,6 +146,8 @@ def run_name(args):
             parts.append("noaug")
         elif args.augment != StableRecipe.augment:
             parts.append("aug-" + "-".join(args.augment))
+        if args.lr_half_life:
+            parts.append(f"halve{args.lr_half_life}from{args.lr_decay_start}")
         if args.mirror:
             parts.append("mirror")
         if args.r1 != StableRecipe.r1_gamma:

@@ -58,6 +58,11 @@ class StableRecipe:
             (one core each: 49,224 to 73,044 steps at 361 to 440 images/s; real frogs
             against real frogs 17.6; docs/stable-recipe.md).
         lecam_start: the discriminator steps before LeCam starts (its CIFAR-10 runs: 1,000).
+        learning_rate_half_life: after ``learning_rate_decay_start`` steps, both learning
+            rates halve every this many steps (:class:`HalvingRate`); 0 keeps them constant,
+            as the tutorial does. Under test: after 30 minutes the constant rate's frogs break
+            up into texture (docs/stable-recipe.md).
+        learning_rate_decay_start: the steps at the full rate before it starts to halve.
 
     Example:
         >>> recipe = StableRecipe(r1_gamma=1.0)
@@ -80,6 +85,8 @@ class StableRecipe:
     r1_interval: int = 16
     lecam: float = 0.3
     lecam_start: int = 1000
+    learning_rate_half_life: int = 0
+    learning_rate_decay_start: int = 40000
 
     learning_rates: ClassVar[dict] = {"adadelta": program.learning_rate, "adam": 2e-4}
     losses: ClassVar[tuple] = ("logistic", "hinge")
@@ -98,6 +105,10 @@ class StableRecipe:
             raise ValueError(f"lecam must be >= 0, got {self.lecam!r}")
         if not isinstance(self.lecam_start, int) or self.lecam_start < 0:
             raise ValueError(f"lecam_start must be an int >= 0, got {self.lecam_start!r}")
+        for name in ("learning_rate_half_life", "learning_rate_decay_start"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
         if not isinstance(self.mirror, bool):
             raise ValueError(f"mirror must be True or False, got {self.mirror!r}")
         if not 0 <= self.ema_decay < 1:
@@ -114,6 +125,8 @@ class StableRecipe:
         """A new optimizer for one network."""
         # Keras 3 refuses an integer learning rate, so the tutorial's 1 must arrive as 1.0
         rate = float(self.learning_rate or self.learning_rates[self.optimizer])
+        if self.learning_rate_half_life:
+            rate = HalvingRate(rate, self.learning_rate_decay_start, self.learning_rate_half_life)
         if self.optimizer == "adadelta":
             return keras.optimizers.Adadelta(learning_rate=rate, rho=ADA_DELTA_RHO,
                                              epsilon=ADA_DELTA_EPSILON)
@@ -131,6 +144,30 @@ class StableRecipe:
         # without LeCam
         settings = {"networks": "tutorial", "discriminator_width": None, "loss": "logistic",
                     "mirror": False, "lecam": 0.0, "lecam_start": 1000,
+                    "learning_rate_half_life": 0, "learning_rate_decay_start": 40000,
                     **settings}
         given = {item.name: settings[item.name] for item in fields(cls)}
         return cls(**{**given, "augment": tuple(given["augment"])})
+
+
+class HalvingRate(keras.optimizers.schedules.LearningRateSchedule):
+    """A learning rate constant for ``start`` steps, then halving every ``half_life`` steps.
+
+    The optimizer computes it from its own step count, which a checkpoint holds, so a resumed
+    run continues on the same curve.
+
+    Example:
+        >>> rate = HalvingRate(1.0, start=100, half_life=50)
+        >>> [float(rate(step)) for step in (0, 100, 150, 200)]
+        [1.0, 1.0, 0.5, 0.25]
+    """
+
+    def __init__(self, rate, start, half_life):
+        self.rate, self.start, self.half_life = rate, start, half_life
+
+    def __call__(self, step):
+        late = keras.ops.maximum(keras.ops.cast(step, "float32") - self.start, 0.0)
+        return self.rate * keras.ops.power(0.5, late / self.half_life)
+
+    def get_config(self):
+        return {"rate": self.rate, "start": self.start, "half_life": self.half_life}

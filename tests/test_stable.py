@@ -199,6 +199,9 @@ def test_the_r1_penalty_changes_the_discriminator_step_only_when_asked():
     ({"mirror": 1}, "mirror must be True or False, got 1"),
     ({"lecam": -0.3}, "lecam must be >= 0, got -0.3"),
     ({"lecam_start": 2.5}, "lecam_start must be an int >= 0, got 2.5"),
+    ({"learning_rate_half_life": -1}, "learning_rate_half_life must be an int >= 0, got -1"),
+    ({"learning_rate_decay_start": 1e4},
+     "learning_rate_decay_start must be an int >= 0, got 10000.0"),
 ])
 def test_a_bad_recipe_is_refused(wrong, message):
     with pytest.raises(ValueError, match=f"^{message}$"):
@@ -241,13 +244,13 @@ def losses(output):
 
 
 def train_at_gamma_1(frog_zip, output, epochs):
-    """A stable run at R1 gamma 1 with LeCam from step 4 (not the recipe's defaults), as a
-    script would start it."""
+    """A stable run at R1 gamma 1 with LeCam from step 4 and learning rates halving every 8
+    steps from step 6 (not the recipe's defaults), as a script would start it."""
     from gan_demo.commands.settings import run_settings
     from gan_demo.run import TrainingRun
 
     recipe = StableRecipe(width=8, batch_size=4, r1_gamma=1.0, r1_interval=4, lecam=0.3,
-                          lecam_start=4)
+                          lecam_start=4, learning_rate_half_life=8, learning_rate_decay_start=6)
     run = TrainingRun(str(output), epochs, 10, run_settings(recipe))
     stable.main(data=frog_zip, epochs=epochs, output=output, seed=5, save_every=10, run=run,
                 recipe=recipe)
@@ -293,7 +296,7 @@ def test_a_stopped_and_resumed_stable_run_equals_an_unbroken_one(stable_runs):
         "optimizer": "adadelta", "learning_rate": None, "beta_1": 0.5, "loss": "logistic",
         "augment": ["color", "translation", "cutout"], "mirror": False,
         "ema_decay": 0.9999, "r1_gamma": 1.0, "r1_interval": 4, "lecam": 0.3,
-        "lecam_start": 4}
+        "lecam_start": 4, "learning_rate_half_life": 8, "learning_rate_decay_start": 6}
     unbroken = read_checkpoint(whole / "checkpoint.npz")
     for key in ("average/0", "random/0", "gan_learner/0", "discriminator/0", "lecam/0",
                 "lecam/1"):
@@ -365,7 +368,8 @@ def test_a_checkpoint_from_before_recipes_is_refused_in_one_line(frog_zip, tmp_p
 
 def test_a_recipe_survives_its_settings():
     recipe = StableRecipe(width=8, optimizer="adam", learning_rate=1e-3, augment=("color",),
-                          mirror=True, r1_gamma=1.0, r1_interval=4, lecam=0.3, lecam_start=10)
+                          mirror=True, r1_gamma=1.0, r1_interval=4, lecam=0.3, lecam_start=10,
+                          learning_rate_half_life=500, learning_rate_decay_start=100)
     settings = json.loads(json.dumps(recipe.settings()))  # as a checkpoint stores them
     assert StableRecipe.from_settings({"recipe": "stable", **settings}) == recipe
 
@@ -375,6 +379,43 @@ def test_a_checkpoint_from_before_mirroring_trained_on_unmirrored_frogs():
     assert StableRecipe.from_settings(settings).mirror is True
     del settings["mirror"]
     assert StableRecipe.from_settings(settings).mirror is False
+
+
+def test_a_checkpoint_from_before_decay_trained_at_a_constant_rate():
+    settings = StableRecipe(width=8, learning_rate_half_life=500).settings()
+    for key in ("learning_rate_half_life", "learning_rate_decay_start"):
+        del settings[key]
+    recipe = StableRecipe.from_settings(settings)
+    assert recipe.learning_rate_half_life == 0
+    assert isinstance(recipe.learner().learning_rate, keras.Variable)  # not a schedule
+
+
+def test_both_learning_rates_halve_every_half_life_after_the_start():
+    gan = make_gan(learning_rate_half_life=2, learning_rate_decay_start=2)
+    rates = []
+    for _ in range(6):
+        gan.train_step()
+        rates.append([float(learner.learning_rate)  # the rate the next step will use
+                      for learner in (gan.discriminator_learner, gan.generator_learner)])
+    expected = [1.0, 1.0, 2 ** -0.5, 0.5, 2 ** -1.5, 0.25]
+    assert np.allclose(rates, [[rate, rate] for rate in expected], rtol=1e-6)
+
+
+def test_a_halved_rate_moves_the_discriminator_half_as_far():
+    # from the same weights, state and random numbers, AdaDelta's step is the same, times the
+    # rate: 1 in step 0 for both, then 0.5 against 1
+    constant, halving = make_gan(), make_gan(learning_rate_half_life=1,
+                                             learning_rate_decay_start=0)
+    for gan in (constant, halving):
+        gan.train_step()
+    before = values(constant.discriminator)
+    assert all(np.array_equal(a, b) for a, b in zip(before, values(halving.discriminator)))
+    for gan in (constant, halving):
+        gan.discriminator_step()
+    for start, full, half in zip(before, values(constant.discriminator),
+                                 values(halving.discriminator)):
+        assert np.allclose(half - start, (full - start) / 2, rtol=1e-4, atol=1e-7)
+    assert any(np.any(full != start) for start, full in zip(before, values(constant.discriminator)))
 
 
 def test_mirror_flips_about_half_the_frogs_left_right_and_nothing_else():
@@ -404,5 +445,6 @@ def test_the_discriminator_step_mirrors_the_real_frogs_only_when_asked(mirror):
 def test_a_run_saved_at_r1_gamma_1_resumes_at_gamma_1(stable_runs):
     # the command line has no option for gamma: --resume takes it from the checkpoint
     *_, recipes = stable_runs
-    assert [(recipe.r1_gamma, recipe.r1_interval, recipe.lecam, recipe.lecam_start)
-            for recipe in recipes] == [(1.0, 4, 0.3, 4)]
+    assert [(recipe.r1_gamma, recipe.r1_interval, recipe.lecam, recipe.lecam_start,
+             recipe.learning_rate_half_life, recipe.learning_rate_decay_start)
+            for recipe in recipes] == [(1.0, 4, 0.3, 4, 8, 6)]
