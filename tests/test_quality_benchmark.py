@@ -185,6 +185,76 @@ def test_the_curve_tells_runs_apart_by_the_fields_asked_for():
     assert curve_points(lines)[0] == {"stable": [(30, 80.0, 70.0, 90.0, 3)]}
 
 
+def test_the_curve_names_runs_and_their_snapshots_by_their_labels():
+    def line(run, minutes, fid):
+        return {"run": run, "recipe": "stable", "minutes": minutes, "count": 5000, "fid": fid,
+                "steps": int(minutes * 1400.4)}
+
+    lines = [line("s-120min-xla", 120.0, 88.0), line("s-120min-xla-30min", 30.0, 69.0),
+             line("s-120min-xla-halve", 120.0, 60.0), line("s-120min-xla-halve-30min", 30.0, 68.0),
+             line("other", 30.0, 75.0)]
+    labels = {"s-120min-xla": "constant rate", "s-120min-xla-halve": "halving rate"}
+    assert load("quality_curve").curve_points(lines, labels=labels)[0] == {
+        "constant rate": [(30, 69.0, 69.0, 69.0, 1), (120, 88.0, 88.0, 88.0, 1)],
+        "halving rate": [(30, 68.0, 68.0, 68.0, 1), (120, 60.0, 60.0, 60.0, 1)],
+        "stable": [(30, 75.0, 75.0, 75.0, 1)]}
+    # by thousands of steps, for runs on machines of different speeds
+    assert load("quality_curve").curve_points(lines, labels=labels, x="steps")[0] == {
+        "constant rate": [(42, 69.0, 69.0, 69.0, 1), (168, 88.0, 88.0, 88.0, 1)],
+        "halving rate": [(42, 68.0, 68.0, 68.0, 1), (168, 60.0, 60.0, 60.0, 1)],
+        "stable": [(42, 75.0, 75.0, 75.0, 1)]}
+
+
+def draw_curve(monkeypatch, tmp_path, files, *arguments):
+    """quality_curve.py's main on the first of ``files`` ({name: lines, dicts or raw text},
+    written to tmp_path) and ``arguments`` (a name in ``files`` stands for its path): what it
+    would draw, (points, floor), or its exit message."""
+    curve, drawn = load("quality_curve"), []
+    monkeypatch.setattr(curve, "draw", lambda points, floor, *rest: drawn.append((points, floor)))
+    for name, lines in files.items():
+        (tmp_path / name).write_text("".join(
+            line if isinstance(line, str) else json.dumps(line) + "\n" for line in lines))
+    words = [next(iter(files)), *arguments]
+    monkeypatch.setattr(sys, "argv", ["quality_curve.py"] + [
+        str(tmp_path / word) if word in files else word for word in words])
+    try:
+        curve.main()
+    except SystemExit as exit:
+        return str(exit.code)
+    return drawn[0]
+
+
+RUN_LINE = {"run": "a", "recipe": "stable", "minutes": 30.0, "count": 5000, "fid": 70.0}
+FLOOR_LINE = {"run": "real frogs 2,500 vs 2,500", "fid": 17.6}
+
+
+def test_the_curve_takes_its_floor_from_another_file_when_asked(monkeypatch, tmp_path):
+    runs = {"runs.jsonl": [RUN_LINE, {**FLOOR_LINE, "fid": 99.0}],
+            "floor.jsonl": [{**FLOOR_LINE, "fid": 18.0}, FLOOR_LINE, RUN_LINE]}
+    assert draw_curve(monkeypatch, tmp_path, runs) == ({"stable": [(30, 70.0, 70.0, 70.0, 1)]},
+                                                       99.0)
+    # the other file's last floor wins over the runs' own; its runs are not drawn
+    assert draw_curve(monkeypatch, tmp_path, runs, "--floor", "floor.jsonl") == \
+        ({"stable": [(30, 70.0, 70.0, 70.0, 1)]}, 17.6)
+
+
+def test_the_curve_refuses_unreadable_files_in_one_line(monkeypatch, tmp_path):
+    runs = {"runs.jsonl": [RUN_LINE], "floor.jsonl": [RUN_LINE], "bad.jsonl": [RUN_LINE, "{\n"]}
+    missing = str(tmp_path / "missing.jsonl")
+    assert draw_curve(monkeypatch, tmp_path, runs, "--floor", "floor.jsonl") == (
+        f"error: {tmp_path / 'floor.jsonl'} holds no scored floor line: pass the file "
+        f"'quality.py --floor --results FILE' wrote")
+    assert draw_curve(monkeypatch, tmp_path, runs, "--floor", missing) == (
+        f"error: cannot read {missing} (No such file or directory): pass a quality.py result "
+        f"file")
+    assert draw_curve(monkeypatch, tmp_path, runs, "bad.jsonl") == (
+        f"error: {tmp_path / 'bad.jsonl'} line 2 is not JSON: pass a quality.py result file")
+    assert draw_curve(monkeypatch, tmp_path, runs, "--label", "a") == (
+        "error: --label takes RUN=NAME, e.g. --label stable-w32-30min='the recipe'")
+    assert draw_curve(monkeypatch, tmp_path, runs, "--label", "a=mine")[0] == \
+        {"mine": [(30, 70.0, 70.0, 70.0, 1)]}
+
+
 def test_the_curve_legend_counts_runs_not_seeds():
     label = load("quality_curve")._label
     assert label("stable", 1) == "stable (1 run)"
