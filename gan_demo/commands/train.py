@@ -63,8 +63,10 @@ OPTIONS = (
                       f"{StableRecipe.networks.upper()}'s networks (generator width "
                       f"{StableRecipe.width}, discriminator "
                       f"{StableRecipe.discriminator_width}) with pictures in [-1, 1], DiffAugment, "
-                      f"an R1 penalty and a weight average, at batch {StableRecipe.batch_size} "
-                      f"(good pictures sooner)."),
+                      f"an R1 penalty and a weight average, at batch {StableRecipe.batch_size}, "
+                      f"the learning rate halving every "
+                      f"{StableRecipe.learning_rate_half_life:,} steps from "
+                      f"{StableRecipe.learning_rate_decay_start:,} (good pictures sooner)."),
     click.option("--batch-size", default=None, type=click.IntRange(min=1),
                  help=f"Real pictures per step (and as many fakes), at most the pictures in "
                       f"--data.  [default: "
