@@ -146,7 +146,11 @@ def run_name(args):
             parts.append("noaug")
         elif args.augment != StableRecipe.augment:
             parts.append("aug-" + "-".join(args.augment))
-        if args.lr_half_life:
+        schedule = (args.lr_half_life, args.lr_decay_start)
+        if not args.lr_half_life:
+            parts.append("lrconstant")
+        elif schedule != (StableRecipe.learning_rate_half_life,
+                          StableRecipe.learning_rate_decay_start):
             parts.append(f"halve{args.lr_half_life}from{args.lr_decay_start}")
         if args.mirror:
             parts.append("mirror")

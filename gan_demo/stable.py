@@ -8,7 +8,7 @@ far):
 * the frogs in [-1, 1], the range of the generator's tanh (the tutorial feeds [0, 1], so a
   generator pixel can never be as dark as it is bright);
 * the tutorial's AdaDelta still (Adam measured worse here), its learning rate halving every
-  40,000 steps from the 40,000th (:class:`StableRecipe` holds both numbers), so a long run
+  20,000 steps from the 20,000th (:class:`StableRecipe` holds both numbers), so a long run
   settles instead of breaking its frogs up into texture;
 * a larger batch, and DCGAN's networks, a generator at width 32 against a discriminator at 64,
   far less arithmetic than the tutorial's: :class:`StableRecipe` holds every setting; a CPU

@@ -61,11 +61,12 @@ class StableRecipe:
         learning_rate_half_life: after ``learning_rate_decay_start`` steps, both learning
             rates halve every this many steps (:class:`HalvingRate`); 0 keeps them constant,
             as the tutorial does. At a constant rate the frogs break up into texture after
-            about 40,000 steps: FID 88.4 after 2 hours (160,513 steps); halving every 40,000
-            steps from 40,000, 56.4 (183,105 steps), and every 20,000 from 20,000, 53.9
-            (183,906), seed 8 on one core (docs/stable-recipe.md).
+            about 40,000 steps: FID 88.4 after 2 hours (160,513 steps). Halving every 20,000
+            steps from 20,000: 63.4 after 46,215 steps, 54.3 after 94,100, 53.9 after 2 hours
+            (183,906); every 40,000 from 40,000, 62.6 after 93,792 and 56.4 after 2 hours.
+            Seed 8 on one core (docs/stable-recipe.md).
         learning_rate_decay_start: the steps at the full rate before it starts to halve; at
-            the defaults the rate is 0.84 after 50,000 steps, 0.55 after 75,000.
+            the defaults the rate is 0.5 after 40,000 steps, 0.15 after 75,000.
 
     Example:
         >>> recipe = StableRecipe(r1_gamma=1.0)
@@ -88,8 +89,8 @@ class StableRecipe:
     r1_interval: int = 16
     lecam: float = 0.3
     lecam_start: int = 1000
-    learning_rate_half_life: int = 40000
-    learning_rate_decay_start: int = 40000
+    learning_rate_half_life: int = 20000
+    learning_rate_decay_start: int = 20000
 
     learning_rates: ClassVar[dict] = {"adadelta": program.learning_rate, "adam": 2e-4}
     losses: ClassVar[tuple] = ("logistic", "hinge")

@@ -270,9 +270,11 @@ def test_the_curve_legend_counts_runs_not_seeds():
     (["--mirror", "--ema", "0.99"], "stable-w32-30min-mirror-ema0.99"),
     (["--lecam", "0.3", "--r1", "1"], "stable-w32-30min-r1-1"),  # 0.3 is the recipe's
     (["--lecam", "0"], "stable-w32-30min-lecam0"),
-    (["--lr-half-life", "20000", "--lr-decay-start", "10000"],
-     "stable-w32-30min-halve20000from10000"),
-    (["--lr-decay-start", "10000"], "stable-w32-30min"),  # no half-life, no decay
+    (["--lr-half-life", "40000", "--lr-decay-start", "40000"],
+     "stable-w32-30min-halve40000from40000"),
+    (["--lr-decay-start", "10000"], "stable-w32-30min-halve20000from10000"),
+    (["--lr-half-life", "20000", "--lr-decay-start", "20000"], "stable-w32-30min"),  # the recipe's
+    (["--lr-half-life", "0"], "stable-w32-30min-lrconstant"),
 ])
 def test_a_run_is_named_by_what_it_changes_in_the_recipe(argv, name):
     quality = load("quality")

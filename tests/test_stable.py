@@ -401,12 +401,12 @@ def test_both_learning_rates_halve_every_half_life_after_the_start():
     assert np.allclose(rates, [[rate, rate] for rate in expected], rtol=1e-6)
 
 
-def test_the_recipes_rate_halves_every_40000_steps_from_the_40000th():
+def test_the_recipes_rate_halves_every_20000_steps_from_the_20000th():
     # a constant rate broke the frogs up into texture after 2 hours (docs/stable-recipe.md)
     recipe = StableRecipe()
-    assert (recipe.learning_rate_half_life, recipe.learning_rate_decay_start) == (40000, 40000)
+    assert (recipe.learning_rate_half_life, recipe.learning_rate_decay_start) == (20000, 20000)
     rate = recipe.learner()._learning_rate  # the schedule itself, called with any step
-    assert [float(rate(step)) for step in (0, 40000, 80000, 160000)] == [1.0, 1.0, 0.5, 0.125]
+    assert [float(rate(step)) for step in (0, 20000, 40000, 80000)] == [1.0, 1.0, 0.5, 0.125]
 
 
 def test_a_halved_rate_moves_the_discriminator_half_as_far():
