@@ -148,7 +148,7 @@ class StableRecipe:
         # without LeCam, at a constant learning rate
         settings = {"networks": "tutorial", "discriminator_width": None, "loss": "logistic",
                     "mirror": False, "lecam": 0.0, "lecam_start": 1000,
-                    "learning_rate_half_life": 0, "learning_rate_decay_start": 40000,
+                    "learning_rate_half_life": 0, "learning_rate_decay_start": 0,
                     **settings}
         given = {item.name: settings[item.name] for item in fields(cls)}
         return cls(**{**given, "augment": tuple(given["augment"])})
