@@ -124,7 +124,8 @@ def main():
     parser.add_argument("--x", choices=XLABELS, default="minutes",
                         help="draw FID against training minutes, or thousands of steps "
                              "(runs on machines of different speeds) [minutes]")
-    parser.add_argument("--xlabel", default=None, help=f"[{DEFAULT_XLABEL}]")
+    parser.add_argument("--xlabel", default=None,
+                        help="[--x minutes: %(minutes)s; --x steps: %(steps)s]" % XLABELS)
     parser.add_argument("--label", action="append", default=[], metavar="RUN=NAME",
                         help="name the curve of a run (its result lines' \"run\", without a "
                              "snapshot's -30min) NAME; repeat for more runs")

@@ -64,7 +64,8 @@ class StableRecipe:
             about 40,000 steps: FID 88.4 after 2 hours (160,513 steps). Halving every 20,000
             steps from 20,000: 63.4 after 46,215 steps, 54.3 after 94,100, 53.9 after 2 hours
             (183,906); every 40,000 from 40,000, 62.6 after 93,792 and 56.4 after 2 hours.
-            Seed 8 on one core (docs/stable-recipe.md).
+            Seed 8 on one core at 357 to 418 images/s; real frogs against real frogs 17.6
+            (docs/stable-recipe.md).
         learning_rate_decay_start: the steps at the full rate before it starts to halve; at
             the defaults the rate is 0.5 after 40,000 steps, 0.15 after 75,000.
 
