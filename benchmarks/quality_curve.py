@@ -146,8 +146,9 @@ def main():
     points, floor = curve_points(lines, [field for field in args.by.split(",") if field],
                                  labels, args.x)
     if not points:
-        sys.exit(f"error: no scored line with 'recipe' and 'minutes' in {', '.join(args.results)}"
-                 f": run quality.py with --curve, then --score the run's folder")
+        sys.exit(f"error: no scored line with 'recipe' and '{args.x}' in "
+                 f"{', '.join(args.results)}: run quality.py with --curve, then --score the "
+                 f"run's folder")
     try:
         draw(points, floor, args.output, args.xlabel or XLABELS[args.x])
     except ImportError:

@@ -255,6 +255,16 @@ def test_the_curve_refuses_unreadable_files_in_one_line(monkeypatch, tmp_path):
         {"mine": [(30, 70.0, 70.0, 70.0, 1)]}
 
 
+def test_the_curve_names_the_missing_field_of_the_axis_asked_for(monkeypatch, tmp_path):
+    runs = {"runs.jsonl": [RUN_LINE]}  # minutes but no steps
+    assert draw_curve(monkeypatch, tmp_path, runs, "--x", "steps") == (
+        f"error: no scored line with 'recipe' and 'steps' in {tmp_path / 'runs.jsonl'}: run "
+        f"quality.py with --curve, then --score the run's folder")
+    assert draw_curve(monkeypatch, tmp_path, {"runs.jsonl": [FLOOR_LINE]}) == (
+        f"error: no scored line with 'recipe' and 'minutes' in {tmp_path / 'runs.jsonl'}: run "
+        f"quality.py with --curve, then --score the run's folder")
+
+
 def test_the_curve_legend_counts_runs_not_seeds():
     label = load("quality_curve")._label
     assert label("stable", 1) == "stable (1 run)"
