@@ -61,11 +61,11 @@ class StableRecipe:
         learning_rate_half_life: after ``learning_rate_decay_start`` steps, both learning
             rates halve every this many steps (:class:`HalvingRate`); 0 keeps them constant,
             as the tutorial does. At a constant rate the frogs break up into texture after
-            about 40,000 steps: FID 88.4 after 2 hours (160,513 steps). Halving every 20,000
-            steps from 20,000: 63.4 after 46,215 steps, 54.3 after 94,100, 53.9 after 2 hours
-            (183,906); every 40,000 from 40,000, 62.6 after 93,792 and 56.4 after 2 hours.
-            Seed 8 on one core at 357 to 418 images/s; real frogs against real frogs 17.6
-            (docs/stable-recipe.md).
+            about 40,000 steps: FID 88.4 after 2 hours (160,513 steps, seed 8). Halving every
+            20,000 steps from 20,000, seeds 8 to 10: 66.1 (63.4 to 68.3) after 30 minutes
+            (42,979 to 46,215 steps), 57.0 (53.9 to 61.0) after 2 hours (163,774 to 183,906);
+            every 40,000 from 40,000, seed 8: 56.4 after 2 hours (183,105). One core at 357
+            to 418 images/s; real frogs against real frogs 17.6 (docs/stable-recipe.md).
         learning_rate_decay_start: the steps at the full rate before it starts to halve; at
             the defaults the rate is 0.5 after 40,000 steps, 0.15 after 75,000.
 
